@@ -1,0 +1,52 @@
+"""Airflow names that moved between 2.11 and 3.x, imported once from wherever this Airflow keeps them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+try:  # Airflow 3
+    from airflow.sdk import BaseHook, BaseOperator, BaseOperatorLink, BaseSensorOperator, PokeReturnValue
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
+
+    AIRFLOW_V3 = True
+except ImportError:  # Airflow 2.11
+    from airflow.exceptions import AirflowFailException, AirflowSensorTimeout  # type: ignore[no-redef,attr-defined]
+    from airflow.hooks.base import BaseHook  # type: ignore[no-redef,attr-defined]
+    from airflow.models import BaseOperator, BaseOperatorLink  # type: ignore[no-redef,attr-defined]
+    from airflow.sensors.base import BaseSensorOperator, PokeReturnValue  # type: ignore[no-redef,attr-defined]
+
+    AIRFLOW_V3 = False
+
+if TYPE_CHECKING:
+    try:
+        from airflow.sdk import Context
+    except ImportError:
+        from airflow.utils.context import Context  # type: ignore[no-redef,attr-defined]
+else:
+    Context = dict
+
+
+def mask_secret(secret: str | None) -> None:
+    """Register a secret with Airflow's masker so that no task log line ever shows it."""
+    if not secret:
+        return
+    masker: Any
+    try:
+        from airflow.sdk.log import mask_secret as masker
+    except ImportError:
+        from airflow.utils.log.secrets_masker import mask_secret as masker  # type: ignore[no-redef,attr-defined]
+    masker(secret)
+
+
+__all__ = [
+    "AIRFLOW_V3",
+    "AirflowFailException",
+    "AirflowSensorTimeout",
+    "BaseHook",
+    "BaseOperator",
+    "BaseOperatorLink",
+    "BaseSensorOperator",
+    "Context",
+    "PokeReturnValue",
+    "mask_secret",
+]

@@ -1,0 +1,46 @@
+"""What a waiter does with an import record: succeed, fail, or wait on. Shared by every waiting path."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from airflow_provider_hubspot_imports.models import ImportRecord, ImportState
+
+
+class Verdict(enum.Enum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    WAITING = "waiting"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    verdict: Verdict
+    message: str
+
+
+def judge(
+    record: ImportRecord,
+    success_states: frozenset[ImportState],
+    failure_states: frozenset[ImportState],
+) -> Outcome:
+    state = record.state
+    if state in success_states:
+        return Outcome(Verdict.SUCCEEDED, f"HubSpot {record.summary()}: finished.")
+    if state in failure_states:
+        return Outcome(
+            Verdict.FAILED,
+            f"HubSpot {record.summary()}. {state.value} is a failure state, which will not change: "
+            f"failing without retries.",
+        )
+    return Outcome(Verdict.WAITING, f"HubSpot {record.summary()}: waiting.")
+
+
+def check_states_disjoint(success: frozenset[ImportState], failure: frozenset[ImportState]) -> None:
+    both = success & failure
+    if both:
+        names = ", ".join(sorted(state.value for state in both))
+        raise ValueError(f"{names} is in both success_states and failure_states; keep each state in one.")
+    if not success:
+        raise ValueError("success_states is empty: the wait could never succeed. Pass e.g. {'DONE'}.")

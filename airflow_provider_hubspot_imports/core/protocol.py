@@ -1,0 +1,255 @@
+"""Requests to build and answers to read, for the Imports API. No I/O happens here."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from airflow_provider_hubspot_imports import __version__
+from airflow_provider_hubspot_imports.core.ids import validate_import_id
+from airflow_provider_hubspot_imports.core.redact import redact
+from airflow_provider_hubspot_imports.core.settings import LEGACY_API_VERSION, HubSpotSettings
+from airflow_provider_hubspot_imports.errors import (
+    HubSpotAuthError,
+    HubSpotBadResponseError,
+    HubSpotClientError,
+    HubSpotError,
+    HubSpotNotFoundError,
+    HubSpotPermissionError,
+    HubSpotRateLimitError,
+    HubSpotServerError,
+)
+from airflow_provider_hubspot_imports.models import ImportRecord
+
+USER_AGENT = f"airflow-provider-hubspot-imports/{__version__}"
+REQUIRED_IMPORT_FIELDS = ("id", "state", "createdAt", "updatedAt")
+# Statuses HubSpot documents as "pause, then retry": 423 Locked, 477 Migration in progress,
+# and the 5xx family (proxies answer 502/503/504/521 with HTML pages).
+RETRY_LATER_STATUSES = frozenset({423, 477})
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    """One HTTP request to make. `describe` names it in logs and errors (never with the token)."""
+
+    method: str
+    url: str
+    describe: str
+    params: tuple[tuple[str, str], ...] = ()
+    json_body: Mapping[str, Any] | None = field(default=None)
+
+
+def base_headers() -> dict[str, str]:
+    """Headers every request carries; set once on the session or client."""
+    return {"User-Agent": USER_AGENT, "Accept": "application/json"}
+
+
+def auth_header(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def imports_root(settings: HubSpotSettings) -> str:
+    if settings.api_version == LEGACY_API_VERSION:
+        return f"{settings.base_url}/crm/v3/imports"
+    return f"{settings.base_url}/crm/imports/{settings.api_version}"
+
+
+def get_import_request(settings: HubSpotSettings, import_id: Any) -> ApiRequest:
+    number = validate_import_id(import_id)
+    return ApiRequest("GET", f"{imports_root(settings)}/{number}", describe=f"GET import {number}")
+
+
+def list_imports_request(
+    settings: HubSpotSettings, *, limit: int = 100, after: str | None = None
+) -> ApiRequest:
+    """One page of the account's active imports (started by this app)."""
+    params: tuple[tuple[str, str], ...] = (("limit", str(limit)),)
+    if after:
+        params += (("after", after),)
+    return ApiRequest("GET", imports_root(settings), describe="GET active imports", params=params)
+
+
+# ---- reading answers -------------------------------------------------------------------------
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    lowered = name.lower()
+    for key, value in headers.items():
+        if key.lower() == lowered:
+            return value
+    return None
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """`Retry-After` as seconds: either a number or an HTTP date."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
+    return max(0.0, seconds)
+
+
+def rate_limit_window(headers: Mapping[str, str]) -> float | None:
+    """The rolling window HubSpot reports in `X-HubSpot-RateLimit-Interval-Milliseconds`, in seconds."""
+    value = _header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds")
+    try:
+        return float(value) / 1000.0 if value else None
+    except ValueError:
+        return None
+
+
+def _describe_body(headers: Mapping[str, str], body: bytes) -> str:
+    kind = (_header(headers, "Content-Type") or "no content type").split(";")[0].strip()
+    return f"{kind}, {len(body)} bytes"
+
+
+def decode_json(body: bytes) -> tuple[Any, str | None]:
+    """Parse a body; returns (value, None) or (None, why it is not JSON)."""
+    if not body.strip():
+        return None, "the body is empty"
+    try:
+        return json.loads(body), None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return None, f"the body is not valid JSON ({exc})"
+
+
+def _missing_scopes(body: Mapping[str, Any]) -> list[str]:
+    """Scopes HubSpot names in `context` or `errors[].context` of a 403 (MISSING_SCOPES)."""
+    contexts = [body.get("context")]
+    contexts += [item.get("context") for item in body.get("errors") or [] if isinstance(item, Mapping)]
+    scopes: list[str] = []
+    for context in contexts:
+        if not isinstance(context, Mapping):
+            continue
+        for key, values in context.items():
+            if "scope" in str(key).lower() and isinstance(values, list):
+                scopes += [str(value) for value in values if str(value) not in scopes]
+    return scopes
+
+
+def error_for_response(
+    request: ApiRequest,
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    secrets: tuple[str, ...],
+    conn_id: str | None = None,
+) -> HubSpotError:
+    """Build the typed error for a non-2xx answer, with HubSpot's own words and no secret."""
+    data, _ = decode_json(body)
+    fields: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
+
+    def text(key: str) -> str | None:
+        value = fields.get(key)
+        return redact(str(value), secrets) if value not in (None, "") else None
+
+    category = text("category") or text("errorType")
+    hubspot_message = text("message")
+    correlation_id = text("correlationId")
+    retry_after = parse_retry_after(_header(headers, "Retry-After"))
+    said = f": {hubspot_message}" if hubspot_message else f" ({_describe_body(headers, body)})"
+    ref = f" [correlationId {correlation_id}]" if correlation_id else ""
+    head = f"{request.describe} failed: HTTP {status}{' ' + category if category else ''}{said}{ref}."
+    conn = f"connection '{conn_id}'" if conn_id else "the HubSpot connection"
+    common: dict[str, Any] = {
+        "status": status,
+        "category": category,
+        "correlation_id": correlation_id,
+        "hubspot_message": hubspot_message,
+        "body": json.loads(redact(json.dumps(fields), secrets)),
+        "retry_after": retry_after,
+    }
+    if status == 401:
+        return HubSpotAuthError(
+            f"{head} HubSpot did not accept the access token of {conn}: it is wrong, revoked or expired. "
+            f"Put a valid private-app token or service key (scope crm.import) in its password field.",
+            **common,
+        )
+    if status == 403:
+        scopes = _missing_scopes(fields)
+        need = ", ".join(scopes) if scopes else "crm.import"
+        return HubSpotPermissionError(
+            f"{head} The token of {conn} is valid but may not do this: it lacks the scope(s) {need}. "
+            f"Grant them to the private app / service key (or OAuth app) and use the new token.",
+            **common,
+        )
+    if status == 404:
+        return HubSpotNotFoundError(
+            f"{head} HubSpot has no such import in the account of {conn}. Check the import id, and that "
+            f"the token belongs to the account that ran the import.",
+            **common,
+        )
+    if status == 429:
+        policy = text("policyName")
+        common["category"] = category or "RATE_LIMITS"
+        if (policy or "").upper() == "DAILY":
+            return HubSpotRateLimitError(
+                f"{head} The account's DAILY API limit is spent; it resets at midnight in the account's "
+                f"time zone, so this call is not retried. Lower the polling rate (poke_interval) or spread "
+                f"the work.",
+                policy_name=policy,
+                **common,
+            )
+        return HubSpotRateLimitError(
+            f"{head} HubSpot's {policy or 'rate'} limit was hit.",
+            policy_name=policy,
+            window_seconds=rate_limit_window(headers),
+            **common,
+        )
+    if status >= 500 or status in RETRY_LATER_STATUSES:
+        return HubSpotServerError(f"{head} HubSpot or a proxy in front of it is in trouble.", **common)
+    return HubSpotClientError(
+        f"{head} The request was refused as sent; repeating it will not help.", **common
+    )
+
+
+def read_json(
+    request: ApiRequest,
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    secrets: tuple[str, ...],
+    conn_id: str | None = None,
+) -> Any:
+    """The JSON of a 2xx answer, or the typed error for anything else."""
+    if not 200 <= status < 300:
+        raise error_for_response(request, status, headers, body, secrets, conn_id)
+    data, why_not = decode_json(body)
+    if why_not:
+        raise HubSpotBadResponseError(
+            f"{request.describe}: HubSpot answered HTTP {status} but {why_not} "
+            f"({_describe_body(headers, body)}).",
+            status=status,
+        )
+    return data
+
+
+def parse_import_record(request: ApiRequest, data: Any) -> ImportRecord:
+    """Check that an answer is an import record and wrap it, keeping every field HubSpot sent."""
+    if not isinstance(data, dict):
+        raise HubSpotBadResponseError(
+            f"{request.describe}: expected an import record (a JSON object), got {type(data).__name__}."
+        )
+    missing = [name for name in REQUIRED_IMPORT_FIELDS if name not in data]
+    if missing:
+        raise HubSpotBadResponseError(
+            f"{request.describe}: the import record lacks required field(s) {', '.join(missing)}."
+        )
+    if not isinstance(data["state"], str) or not data["state"]:
+        raise HubSpotBadResponseError(f"{request.describe}: the import record's state is {data['state']!r}.")
+    if not isinstance(data.get("metadata", {}), dict):
+        raise HubSpotBadResponseError(f"{request.describe}: the import record's metadata is not an object.")
+    return ImportRecord(data)

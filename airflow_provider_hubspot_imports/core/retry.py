@@ -1,0 +1,92 @@
+"""When to try a call again and how long to wait: one policy for the sync and async paths.
+
+The policy is plain arithmetic on typed errors; `tenacity_arguments` turns it into the keyword
+arguments of `tenacity.Retrying` and `tenacity.AsyncRetrying` alike.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from tenacity import RetryCallState, retry_if_exception, stop_after_attempt, stop_before_delay
+
+from airflow_provider_hubspot_imports.core.settings import HubSpotSettings
+from airflow_provider_hubspot_imports.errors import HubSpotError, HubSpotRateLimitError
+
+DEFAULT_RATE_LIMIT_WINDOW = 10.0  # HubSpot's rolling window when no header says otherwise
+BACKOFF_CAP_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """`max_retries` attempts after the first; `max_seconds` bounds the whole call, waits included."""
+
+    max_retries: int
+    max_seconds: float
+    backoff_seconds: float = 1.0
+    backoff_cap: float = BACKOFF_CAP_SECONDS
+
+    @classmethod
+    def from_settings(cls, settings: HubSpotSettings) -> RetryPolicy:
+        return cls(
+            max_retries=settings.max_retries,
+            max_seconds=settings.retry_max_seconds,
+            backoff_seconds=settings.retry_backoff_seconds,
+        )
+
+    @staticmethod
+    def should_retry(error: BaseException) -> bool:
+        return isinstance(error, HubSpotError) and error.retryable
+
+    def wait_seconds(
+        self, error: BaseException | None, retry_number: int, rng: random.Random | None = None
+    ) -> float:
+        """How long to wait before retry number `retry_number` (1-based) after `error`.
+
+        `Retry-After` is honoured as a floor; a rate limit without it waits out HubSpot's window;
+        everything else backs off exponentially. Jitter spreads the retries of many waiters.
+        """
+        uniform = rng.uniform if rng else random.uniform
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            return float(retry_after) + uniform(0.0, 0.1 * max(float(retry_after), 1.0))
+        if isinstance(error, HubSpotRateLimitError):
+            window = error.window_seconds or DEFAULT_RATE_LIMIT_WINDOW
+            return window * uniform(1.0, 1.1)
+        ceiling = min(self.backoff_cap, self.backoff_seconds * 2 ** (retry_number - 1))
+        return uniform(ceiling / 2, ceiling)
+
+    def attempt_timeout(self, timeout: float, started_at: float) -> float:
+        """Each attempt's timeout, cut so the whole call stays within `max_seconds`."""
+        remaining = self.max_seconds - (time.monotonic() - started_at)
+        return max(0.1, min(timeout, remaining))
+
+
+def tenacity_arguments(policy: RetryPolicy, log: Any, describe: str) -> dict[str, Any]:
+    """Keyword arguments for `tenacity.Retrying` / `AsyncRetrying` implementing `policy`."""
+
+    def wait(state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        return policy.wait_seconds(error, state.attempt_number)
+
+    def before_sleep(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        log.warning(
+            "%s: attempt %d of %d failed, retrying in %.1f s. Reason: %s",
+            describe,
+            state.attempt_number,
+            policy.max_retries + 1,
+            state.upcoming_sleep,
+            error,
+        )
+
+    return {
+        "retry": retry_if_exception(policy.should_retry),
+        "wait": wait,
+        "stop": stop_after_attempt(policy.max_retries + 1) | stop_before_delay(policy.max_seconds),
+        "before_sleep": before_sleep,
+        "reraise": True,
+    }

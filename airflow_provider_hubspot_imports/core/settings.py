@@ -1,0 +1,243 @@
+"""Connection settings: read from an Airflow connection's fields, validated before any request."""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from airflow_provider_hubspot_imports.errors import HubSpotInputError
+
+DEFAULT_BASE_URL = "https://api.hubapi.com"
+DEFAULT_API_VERSION = "2026-03"
+LEGACY_API_VERSION = "v3"
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_RETRIES = 5
+DEFAULT_RETRY_MAX_SECONDS = 120.0
+DEFAULT_RETRY_BACKOFF_SECONDS = 1.0
+CONN_TYPE = "hubspot"
+
+# HubSpot ships a date-based version every March and September, starting with 2026-03.
+_DATE_VERSION = re.compile(r"^(20\d\d)-(03|09)$")
+
+
+@dataclass(frozen=True)
+class HubSpotSettings:
+    """Everything needed to call HubSpot, validated. The token is kept out of repr()."""
+
+    token: str = field(repr=False)
+    base_url: str = DEFAULT_BASE_URL
+    api_version: str = DEFAULT_API_VERSION
+    timeout: float = DEFAULT_TIMEOUT
+    max_retries: int = DEFAULT_MAX_RETRIES
+    retry_max_seconds: float = DEFAULT_RETRY_MAX_SECONDS
+    retry_backoff_seconds: float = DEFAULT_RETRY_BACKOFF_SECONDS
+    ca_bundle: str | None = None
+    portal_id: str | None = None
+    conn_id: str | None = None
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never appear in a message."""
+        return (self.token,)
+
+    @property
+    def verify(self) -> str | bool:
+        """TLS verification: always on; a custom CA bundle path replaces the default store."""
+        return self.ca_bundle or True
+
+
+def _extra(extras: Mapping[str, Any], key: str) -> Any:
+    """Extras saved by Airflow 2 forms may carry the `extra__hubspot__` prefix."""
+    value = extras.get(key)
+    if value in (None, ""):
+        value = extras.get(f"extra__{CONN_TYPE}__{key}")
+    return None if value == "" else value
+
+
+def _fix(conn_id: str | None) -> str:
+    where = f"connection '{conn_id}'" if conn_id else "the HubSpot connection"
+    return where
+
+
+def _number(extras: Mapping[str, Any], key: str, default: float, conn_id: str | None) -> float:
+    raw = _extra(extras, key)
+    if raw is None:
+        return default
+    try:
+        if isinstance(raw, bool):
+            raise ValueError
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise HubSpotInputError(
+            f"Extra '{key}' of {_fix(conn_id)} is {raw!r}, not a number. Set it to a number of seconds, "
+            f"e.g. {default:g}."
+        ) from None
+    if not math.isfinite(value) or value <= 0:
+        raise HubSpotInputError(
+            f"Extra '{key}' of {_fix(conn_id)} is {raw!r}; it must be a positive number of seconds, "
+            f"e.g. {default:g}."
+        )
+    return value
+
+
+def _count(extras: Mapping[str, Any], key: str, default: int, conn_id: str | None) -> int:
+    raw = _extra(extras, key)
+    if raw is None:
+        return default
+    text = str(raw).strip()
+    if isinstance(raw, bool) or not text.isdigit():
+        raise HubSpotInputError(
+            f"Extra '{key}' of {_fix(conn_id)} is {raw!r}; it must be a whole number >= 0, e.g. {default}."
+        )
+    return int(text)
+
+
+def validate_timeout(value: Any, *, name: str = "timeout") -> float:
+    """A per-attempt timeout given to a hook or operator directly."""
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise HubSpotInputError(f"{name} is {value!r}, not a number of seconds. Pass e.g. 30.") from None
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise HubSpotInputError(f"{name} is {value!r}; it must be a positive number of seconds, e.g. 30.")
+    return seconds
+
+
+def is_loopback(hostname: str) -> bool:
+    if hostname.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_base_url(host: str | None, port: int | None, conn_id: str | None = None) -> str:
+    """Turn the connection's host (and port) into a base URL such as ``https://api.hubapi.com``.
+
+    Accepts nothing (HubSpot's default host), a bare host name (https), or a full base URL.
+    Plain http is only allowed to loopback, where the local emulator runs: a token must never
+    cross a network in clear text.
+    """
+    where = _fix(conn_id)
+    text = (host or "").strip()
+    if not text:
+        text = DEFAULT_BASE_URL
+    elif "://" not in text:
+        if any(char in text for char in "/?#@ "):
+            raise HubSpotInputError(
+                f"Host {host!r} of {where} is not a host name. Give a bare host such as api.hubapi.com "
+                f"or a base URL such as https://api-eu1.hubapi.com, with no path, query or user."
+            )
+        text = f"https://{text}"
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise HubSpotInputError(
+            f"Host {host!r} of {where} has scheme {parts.scheme!r}; use https:// (or http:// for a "
+            f"local emulator on 127.0.0.1)."
+        )
+    if parts.username is not None or parts.password is not None:
+        raise HubSpotInputError(
+            f"Host of {where} contains user information before '@'. Remove it: the access token "
+            f"belongs in the connection's password field, never in the URL."
+        )
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise HubSpotInputError(
+            f"Host {host!r} of {where} has a path, query or fragment. Give only the base URL, "
+            f"e.g. https://api.hubapi.com: this package adds /crm/imports/... itself."
+        )
+    hostname = parts.hostname
+    if not hostname:
+        raise HubSpotInputError(f"Host {host!r} of {where} names no host. Use e.g. https://api.hubapi.com.")
+    try:
+        url_port = parts.port
+    except ValueError:
+        raise HubSpotInputError(f"Host {host!r} of {where} has an invalid port.") from None
+    if port is not None and url_port is not None and int(port) != url_port:
+        raise HubSpotInputError(
+            f"{where} names port {url_port} in the host and port {port} in the port field. Keep one."
+        )
+    final_port = int(port) if port is not None else url_port
+    if final_port is not None and not 0 < final_port < 65536:
+        raise HubSpotInputError(f"Port {final_port} of {where} is out of range 1-65535.")
+    if scheme == "http" and not is_loopback(hostname):
+        raise HubSpotInputError(
+            f"Host {host!r} of {where} uses plain http:// to {hostname}, which would send the access "
+            f"token unencrypted. Use https://; http:// is allowed only for loopback hosts (127.0.0.1, "
+            f"localhost, ::1) where a local emulator runs."
+        )
+    netloc = f"[{hostname}]" if ":" in hostname else hostname
+    if final_port is not None:
+        netloc = f"{netloc}:{final_port}"
+    return f"{scheme}://{netloc}"
+
+
+def validate_api_version(value: Any, conn_id: str | None = None) -> str:
+    text = str(value).strip() if value is not None else DEFAULT_API_VERSION
+    if text == LEGACY_API_VERSION:
+        return text
+    match = _DATE_VERSION.match(text)
+    if match and text >= DEFAULT_API_VERSION:
+        return text
+    raise HubSpotInputError(
+        f"Extra 'api_version' of {_fix(conn_id)} is {value!r}. Use '{DEFAULT_API_VERSION}' "
+        f"(date-versioned paths /crm/imports/{DEFAULT_API_VERSION}/...) or '{LEGACY_API_VERSION}' "
+        f"(legacy paths /crm/v3/imports/...)."
+    )
+
+
+def validate_token(token: str | None, conn_id: str | None = None) -> str:
+    if token is None or not token.strip():
+        raise HubSpotInputError(
+            f"{_fix(conn_id).capitalize()} has no access token. Put a HubSpot private-app token or "
+            f"service key with the crm.import scope in the connection's password field."
+        )
+    if any(char.isspace() for char in token):
+        raise HubSpotInputError(
+            f"The access token of {_fix(conn_id)} contains whitespace (a line break or space from "
+            f"copy-pasting?). Paste the token again without surrounding spaces or line breaks."
+        )
+    return token
+
+
+def settings_from_connection_fields(
+    *,
+    conn_id: str | None,
+    host: str | None,
+    port: int | None,
+    password: str | None,
+    extras: Mapping[str, Any],
+) -> HubSpotSettings:
+    """Validate an Airflow connection's fields into settings; raises HubSpotInputError naming the fix."""
+    token = validate_token(password, conn_id)
+    ca_bundle = _extra(extras, "ca_bundle")
+    verify = _extra(extras, "verify")
+    if verify is not None and str(verify).strip().lower() in ("false", "0", "no", "off"):
+        raise HubSpotInputError(
+            f"{_fix(conn_id).capitalize()} asks to turn TLS verification off; this package never does. "
+            f"If HubSpot is reached through a proxy with its own certificate authority, set the extra "
+            f"'ca_bundle' to the path of that CA's PEM file instead."
+        )
+    portal = _extra(extras, "portal_id")
+    return HubSpotSettings(
+        token=token,
+        base_url=parse_base_url(host, port, conn_id),
+        api_version=validate_api_version(_extra(extras, "api_version"), conn_id),
+        timeout=_number(extras, "timeout", DEFAULT_TIMEOUT, conn_id),
+        max_retries=_count(extras, "max_retries", DEFAULT_MAX_RETRIES, conn_id),
+        retry_max_seconds=_number(extras, "retry_max_seconds", DEFAULT_RETRY_MAX_SECONDS, conn_id),
+        retry_backoff_seconds=_number(
+            extras, "retry_backoff_seconds", DEFAULT_RETRY_BACKOFF_SECONDS, conn_id
+        ),
+        ca_bundle=str(ca_bundle) if ca_bundle else None,
+        portal_id=str(portal).strip() if portal is not None else None,
+        conn_id=conn_id,
+    )

@@ -1,0 +1,107 @@
+"""`ImportStateSensor`: wait until a HubSpot CRM import has finished, and finished well.
+
+DAG files import this module on every parse, so the hook (and `requests`) is imported where a
+poke runs, not here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_hubspot_imports._compat import AirflowFailException, BaseSensorOperator, PokeReturnValue
+from airflow_provider_hubspot_imports.core.outcome import Verdict, check_states_disjoint, judge
+from airflow_provider_hubspot_imports.failures import fail_task_if_permanent
+from airflow_provider_hubspot_imports.models import (
+    FAILURE_STATES,
+    SUCCESS_STATES,
+    ImportState,
+    parse_states,
+)
+
+if TYPE_CHECKING:
+    from airflow_provider_hubspot_imports._compat import Context
+    from airflow_provider_hubspot_imports.hooks.hubspot import HubSpotHook
+
+
+class ImportStateSensor(BaseSensorOperator):
+    """Wait for a HubSpot CRM import to reach a terminal state.
+
+    Succeeds when the import's state is in `success_states` (``DONE``) and pushes the final import
+    record, exactly as HubSpot sent it, as the task's XCom ``return_value``. Fails at once, without
+    task retries, when the state is in `failure_states` (``FAILED``, ``CANCELED``, ``REVERTED``):
+    those states never change. Transient trouble (rate limits, 5xx, network errors) that outlasts
+    the hook's own retries is logged and waited out until the next poke; the sensor's `timeout`
+    bounds the whole wait.
+
+    :param import_id: the import's numeric id (templated).
+    :param hubspot_conn_id: Airflow connection of type ``hubspot``.
+    :param success_states: states that end the wait successfully (default ``{"DONE"}``).
+    :param failure_states: states that fail the task (default ``{"FAILED", "CANCELED", "REVERTED"}``).
+    :param mode: ``reschedule`` by default: no worker slot is held between pokes.
+    :param poke_interval: seconds between checks (default 60; each check is one API request).
+    """
+
+    template_fields: Sequence[str] = ("import_id",)
+    ui_color = "#ff7a59"
+
+    def __init__(
+        self,
+        *,
+        import_id: int | str,
+        hubspot_conn_id: str = "hubspot_default",
+        success_states: Iterable[str] | None = None,
+        failure_states: Iterable[str] | None = None,
+        mode: str = "reschedule",
+        poke_interval: float = 60,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(mode=mode, poke_interval=poke_interval, **kwargs)
+        self.import_id = import_id
+        self.hubspot_conn_id = hubspot_conn_id
+        self.success_states = parse_states(success_states, name="success_states") or SUCCESS_STATES
+        self.failure_states = (
+            FAILURE_STATES
+            if failure_states is None
+            else parse_states(failure_states, name="failure_states") or frozenset()
+        )
+        check_states_disjoint(self.success_states, self.failure_states)
+
+    def _hook(self) -> HubSpotHook:
+        from airflow_provider_hubspot_imports.hooks.hubspot import HubSpotHook
+
+        return HubSpotHook(self.hubspot_conn_id)
+
+    def poke(self, context: Context) -> PokeReturnValue | bool:
+        from airflow_provider_hubspot_imports.errors import HubSpotError
+
+        hook = self._hook()
+        try:
+            record = hook.get_import(self.import_id)
+        except HubSpotError as error:
+            fail_task_if_permanent(error)
+            self.log.warning(
+                "Could not read import %s this time; checking again in %s s. %s",
+                self.import_id,
+                self.poke_interval,
+                error,
+            )
+            return False
+        finally:
+            hook.close()
+        return self.complete(record.raw)
+
+    def complete(self, raw_record: Mapping[str, Any]) -> PokeReturnValue | bool:
+        """Judge an import record: the XCom on success, a task failure on a failure state."""
+        from airflow_provider_hubspot_imports.models import ImportRecord
+
+        outcome = judge(ImportRecord(raw_record), self.success_states, self.failure_states)
+        self.log.info(outcome.message)
+        if outcome.verdict is Verdict.FAILED:
+            raise AirflowFailException(outcome.message)
+        if outcome.verdict is Verdict.SUCCEEDED:
+            return PokeReturnValue(is_done=True, xcom_value=dict(raw_record))
+        return False
+
+
+__all__ = ["ImportState", "ImportStateSensor"]

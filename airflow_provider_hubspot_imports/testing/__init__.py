@@ -1,0 +1,10 @@
+"""Test HubSpot import DAGs without a HubSpot account: a loopback emulator of the Imports API.
+
+``HubSpotEmulator`` runs in-process (a context manager); ``pytest_plugin`` gives pytest fixtures;
+``python -m airflow_provider_hubspot_imports.testing.emulator`` runs it as a server.
+"""
+
+from airflow_provider_hubspot_imports.testing.emulator import HubSpotEmulator
+from airflow_provider_hubspot_imports.testing.model import DEFAULT_TOKEN, Fault, LoggedRequest, Step
+
+__all__ = ["DEFAULT_TOKEN", "Fault", "HubSpotEmulator", "LoggedRequest", "Step"]

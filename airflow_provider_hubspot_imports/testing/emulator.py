@@ -1,0 +1,217 @@
+"""A local stand-in for HubSpot's Imports API, on loopback.
+
+In a test::
+
+    with HubSpotEmulator() as hubspot:
+        import_id = hubspot.add_import(lifecycle=[("PROCESSING", 2), ("DONE",)])
+        ...  # point a connection at hubspot.base_url with token hubspot.token
+
+From a shell::
+
+    python -m airflow_provider_hubspot_imports.testing.emulator --port 8765 --scenario scenario.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from airflow_provider_hubspot_imports.core.settings import is_loopback
+from airflow_provider_hubspot_imports.testing.app import EmulatorApp, Request
+from airflow_provider_hubspot_imports.testing.model import (
+    DEFAULT_TOKEN,
+    IMPORT_SCOPE,
+    EmulatorModel,
+    Fault,
+    LoggedRequest,
+)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def _serve(self) -> None:
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        request = Request(self.command, parts.path, parse_qs(parts.query), dict(self.headers.items()), body)
+        reply = self.server.app.handle(request)
+        if reply.delay:
+            time.sleep(reply.delay)
+        if reply.drop:
+            self.close_connection = True
+            return
+        self.send_response(reply.status)
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.end_headers()
+        self.wfile.write(reply.body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the request log on the model is the record."""
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 1024
+
+    def __init__(self, address: tuple[str, int], app: EmulatorApp) -> None:
+        self.app = app
+        super().__init__(address, _Handler)
+
+
+class HubSpotEmulator:
+    """A loopback HTTP server answering like HubSpot's Imports API, run in a background thread."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tokens: Mapping[str, Iterable[str]] | None = None,
+        model: EmulatorModel | None = None,
+    ) -> None:
+        self.model = model or EmulatorModel(tokens)
+        self.app = EmulatorApp(self.model)
+        self._address = (host, port)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> HubSpotEmulator:
+        self._server = _Server(self._address, self.app)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="hubspot-emulator", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> HubSpotEmulator:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # ---- what tests use ----------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the emulator is not running: call start() or use it as a context manager")
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self._address[0]}:{self.port}"
+
+    @property
+    def token(self) -> str:
+        """A token the emulator accepts with the crm.import scope."""
+        return next(token for token, scopes in self.model.tokens.items() if IMPORT_SCOPE in scopes)
+
+    def connection_json(self, token: str | None = None, **extra: Any) -> str:
+        """The `AIRFLOW_CONN_...` JSON of a connection to this emulator."""
+        conn: dict[str, Any] = {
+            "conn_type": "hubspot",
+            "host": self.base_url,
+            "password": token or self.token,
+        }
+        if extra:
+            conn["extra"] = extra
+        return json.dumps(conn)
+
+    def add_import(
+        self,
+        import_id: int | None = None,
+        lifecycle: Iterable[Any] = (("PROCESSING", 2), ("DONE",)),
+        **kwargs: Any,
+    ) -> int:
+        return self.model.add_import(import_id, lifecycle, **kwargs)
+
+    def add_faults(self, import_id: int, faults: Iterable[Fault | Mapping[str, Any]]) -> None:
+        self.model.add_faults(import_id, faults)
+
+    def set_rate_limit(self, budget: int | None, window_seconds: float = 10.0) -> None:
+        self.model.set_rate_limit(budget, window_seconds)
+
+    def record(self, import_id: int) -> dict[str, Any]:
+        """What a GET of the import would serve now, without counting as a poll."""
+        with self.model.lock:
+            return self.model.imports[import_id].record()
+
+    def requests(self, import_id: int | None = None) -> list[LoggedRequest]:
+        return self.model.requests_for(import_id)
+
+    def load_scenario(self, scenario: Mapping[str, Any]) -> list[int]:
+        """Apply a scenario (the JSON of ``--scenario``); returns the ids of the imports it adds."""
+        for token, scopes in (scenario.get("tokens") or {}).items():
+            self.model.tokens[token] = frozenset(scopes)
+        limit = scenario.get("rate_limit")
+        if limit:
+            self.set_rate_limit(int(limit["budget"]), float(limit.get("window_seconds", 10.0)))
+        ids = []
+        for spec in scenario.get("imports") or []:
+            spec = dict(spec)
+            ids.append(self.add_import(spec.pop("id", None), spec.pop("lifecycle", (("DONE",),)), **spec))
+        return ids
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m airflow_provider_hubspot_imports.testing.emulator",
+        description="Serve an emulation of HubSpot's CRM Imports API on loopback.",
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (loopback only; default 127.0.0.1)"
+    )
+    parser.add_argument("--port", type=int, default=8765, help="port (0 picks a free one; default 8765)")
+    parser.add_argument(
+        "--scenario", type=Path, help="JSON file: tokens, imports with lifecycles and faults, rate_limit"
+    )
+    parser.add_argument(
+        "--token", action="append", help=f"accept this bearer token (default {DEFAULT_TOKEN})"
+    )
+    args = parser.parse_args(argv)
+    if not is_loopback(args.host):
+        parser.error(f"--host {args.host} is not a loopback address; the emulator serves only this machine.")
+    tokens = {token: [IMPORT_SCOPE] for token in args.token} if args.token else None
+    emulator = HubSpotEmulator(host=args.host, port=args.port, tokens=tokens)
+    scenario = json.loads(args.scenario.read_text()) if args.scenario else {}
+    emulator.start()
+    ids = emulator.load_scenario(scenario)
+    print(f"HubSpot emulator listening on {emulator.base_url}; imports: {ids or 'none'}", flush=True)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stopped.wait()
+    emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

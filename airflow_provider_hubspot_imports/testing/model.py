@@ -1,0 +1,215 @@
+"""The emulator's world: imports with scripted lifecycles, scripted faults, tokens, a rate limiter."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+DEFAULT_TOKEN = "pat-na1-emulator-token"
+IMPORT_SCOPE = "crm.import"
+ACTIVE_STATES = ("STARTED", "PROCESSING", "DEFERRED")
+
+
+def iso_timestamp(moment: datetime) -> str:
+    """HubSpot's timestamp format: ISO 8601, milliseconds, trailing Z."""
+    return (
+        moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )
+
+
+@dataclass(frozen=True)
+class Step:
+    """One stage of a lifecycle: `state` for `polls` GETs (None: for ever after)."""
+
+    state: str
+    polls: int | None = None
+    counters: Mapping[str, int] | None = None
+
+    @classmethod
+    def parse(cls, value: Step | Mapping[str, Any] | Iterable[Any] | str) -> Step:
+        if isinstance(value, Step):
+            return value
+        if isinstance(value, str):
+            return cls(value)
+        if isinstance(value, Mapping):
+            return cls(str(value["state"]), value.get("polls"), value.get("counters"))
+        items = list(value)
+        return cls(str(items[0]), items[1] if len(items) > 1 else None, items[2] if len(items) > 2 else None)
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A scripted answer served instead of the real one: any status, headers, body, delay or a drop."""
+
+    status: int = 503
+    headers: Mapping[str, str] = field(default_factory=dict)
+    json: Any = None
+    body: str | bytes | None = None
+    delay: float = 0.0
+    drop: bool = False
+
+    @classmethod
+    def parse(cls, value: Fault | Mapping[str, Any]) -> Fault:
+        if isinstance(value, Fault):
+            return value
+        return cls(**dict(value))
+
+
+@dataclass
+class EmulatedImport:
+    import_id: int
+    steps: list[Step]
+    counters: dict[str, int]
+    fields: dict[str, Any]
+    created_at: datetime
+    faults: deque[Fault] = field(default_factory=deque)
+    polls: int = 0
+    forced_state: str | None = None
+
+    def current_step(self) -> Step:
+        if self.forced_state is not None:
+            return Step(self.forced_state)
+        seen = 0
+        for step in self.steps:
+            if step.polls is None or self.polls < seen + step.polls:
+                return step
+            seen += step.polls
+        return self.steps[-1]
+
+    def record(self) -> dict[str, Any]:
+        """The import as HubSpot's GET returns it, at the current step."""
+        step = self.current_step()
+        counters = dict(step.counters) if step.counters is not None else dict(self.counters)
+        updated = self.created_at + timedelta(seconds=self.polls)
+        record: dict[str, Any] = {
+            "id": str(self.import_id),
+            "state": step.state,
+            "createdAt": iso_timestamp(self.created_at),
+            "updatedAt": iso_timestamp(updated),
+            "importName": f"Emulated import {self.import_id}",
+            "importSource": "API",
+            "mappedObjectTypeIds": ["0-1"],
+            "optOutImport": False,
+            "metadata": {
+                "counters": counters,
+                "fileIds": [f"{self.import_id}01"],
+                "objectLists": [],
+            },
+            "importRequestJson": {"name": f"Emulated import {self.import_id}"},
+        }
+        record.update(self.fields)
+        return record
+
+
+class RateLimiter:
+    """HubSpot's rolling window: at most `budget` requests per `window_seconds`."""
+
+    def __init__(self, budget: int, window_seconds: float = 10.0) -> None:
+        self.budget = budget
+        self.window_seconds = window_seconds
+        self._times: deque[float] = deque()
+
+    def admit(self, now: float) -> tuple[bool, int]:
+        """(admitted, remaining) for a request at `now`."""
+        while self._times and now - self._times[0] >= self.window_seconds:
+            self._times.popleft()
+        if len(self._times) >= self.budget:
+            return False, 0
+        self._times.append(now)
+        return True, self.budget - len(self._times)
+
+    def retry_after(self, now: float) -> float:
+        return max(0.0, self.window_seconds - (now - self._times[0])) if self._times else 0.0
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    method: str
+    path: str
+    query: Mapping[str, list[str]]
+    import_id: int | None
+    status: int
+    at: float
+    user_agent: str | None
+    authorized: bool
+    response_body: bytes = b""
+
+    def response_json(self) -> Any:
+        """The JSON the emulator answered with (what a client received, byte for byte)."""
+        return json.loads(self.response_body)
+
+
+class EmulatorModel:
+    """All mutable state, behind one lock: the HTTP layer only reads and writes through here."""
+
+    def __init__(self, tokens: Mapping[str, Iterable[str]] | None = None) -> None:
+        self.lock = threading.RLock()
+        self.imports: dict[int, EmulatedImport] = {}
+        self.tokens: dict[str, frozenset[str]] = {
+            token: frozenset(scopes) for token, scopes in (tokens or {DEFAULT_TOKEN: [IMPORT_SCOPE]}).items()
+        }
+        self.log: list[LoggedRequest] = []
+        self.rate_limiter: RateLimiter | None = None
+        self._ids = itertools.count(1_000_000_001)
+
+    def add_import(
+        self,
+        import_id: int | None = None,
+        lifecycle: Iterable[Any] = (("PROCESSING", 2), ("DONE",)),
+        *,
+        counters: Mapping[str, int] | None = None,
+        faults: Iterable[Fault | Mapping[str, Any]] = (),
+        **fields: Any,
+    ) -> int:
+        """Add an import; returns its id. `fields` are merged into the served record as given."""
+        with self.lock:
+            number = import_id if import_id is not None else next(self._ids)
+            while import_id is None and number in self.imports:
+                number = next(self._ids)
+            steps = [Step.parse(step) for step in lifecycle]
+            if not steps:
+                raise ValueError("lifecycle needs at least one step, e.g. [('DONE',)]")
+            self.imports[number] = EmulatedImport(
+                import_id=number,
+                steps=steps,
+                counters=dict(
+                    counters if counters is not None else {"TOTAL_ROWS": 100, "CREATED_OBJECTS": 100}
+                ),
+                fields=dict(fields),
+                created_at=datetime.now(timezone.utc).replace(microsecond=0),
+                faults=deque(Fault.parse(fault) for fault in faults),
+            )
+            return number
+
+    def add_faults(self, import_id: int, faults: Iterable[Fault | Mapping[str, Any]]) -> None:
+        with self.lock:
+            self.imports[import_id].faults.extend(Fault.parse(fault) for fault in faults)
+
+    def set_rate_limit(self, budget: int | None, window_seconds: float = 10.0) -> None:
+        with self.lock:
+            self.rate_limiter = RateLimiter(budget, window_seconds) if budget else None
+
+    def requests_for(
+        self, import_id: int | None = None, path_suffix: str | None = None
+    ) -> list[LoggedRequest]:
+        with self.lock:
+            return [
+                entry
+                for entry in self.log
+                if (import_id is None or entry.import_id == import_id)
+                and (path_suffix is None or entry.path.endswith(path_suffix))
+            ]
+
+    def record_request(self, entry: LoggedRequest) -> None:
+        with self.lock:
+            self.log.append(entry)
+
+    def now(self) -> float:
+        return time.monotonic()
