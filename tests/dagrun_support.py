@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_hubspot_imports.testing.dagruns import load_dagbag, xcom_return_value
+
 DAGS = Path(__file__).parent / "dags"
 
 
@@ -23,43 +25,11 @@ class DagRunResult:
     output: str = ""
 
 
-def xcom_return_value(dag_id: str, run_id: str, task_id: str) -> Any:
-    """The task's `return_value` XCom, on Airflow 3 and 2.11."""
-    try:
-        from airflow.models.xcom import XComModel
-        from airflow.utils.session import create_session
-
-        with create_session() as session:
-            row = (
-                session.query(XComModel)
-                .filter_by(dag_id=dag_id, run_id=run_id, task_id=task_id, key="return_value")
-                .one_or_none()
-            )
-            return None if row is None else XComModel.deserialize_value(row)
-    except ImportError:
-        from airflow.models.xcom import XCom
-
-        return XCom.get_one(run_id=run_id, dag_id=dag_id, task_id=task_id, key="return_value")
-
-
 @pytest.fixture(scope="session")
 def dagbag(airflow_db: Path) -> Any:
-    try:
-        from airflow.dag_processing.dagbag import DagBag
-    except ImportError:
-        from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
-    if _takes_examples(DagBag):
-        bag = DagBag(dag_folder=str(DAGS), include_examples=False)
-    else:
-        bag = DagBag(str(DAGS))
+    bag = load_dagbag(DAGS)
     assert not bag.import_errors, bag.import_errors
     return bag
-
-
-def _takes_examples(cls: type) -> bool:
-    import inspect
-
-    return "include_examples" in inspect.signature(cls.__init__).parameters
 
 
 @pytest.fixture
