@@ -67,10 +67,12 @@ ACTIVE_STATES: frozenset[ImportState] = frozenset(
 )
 
 
-def parse_states(states: Iterable[str | ImportState] | None, *, name: str) -> frozenset[ImportState] | None:
+def parse_states(
+    states: Iterable[str | ImportState] | None, default: frozenset[ImportState], *, name: str
+) -> frozenset[ImportState]:
     """Turn a user's `success_states` / `failure_states` argument into states, refusing typos."""
     if states is None:
-        return None
+        return default
     if isinstance(states, str):
         raise TypeError(
             f"{name} must be a collection of states such as {{'DONE'}}, not the string {states!r}"

@@ -6,6 +6,7 @@ shares one migrated database (the first `dag.test()` in a process pays Airflow's
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -19,6 +20,17 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__DATABASE__LOAD_DEFAULT_CONNECTIONS"] = "False"
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME / 'airflow.db'}"
 os.environ.pop("AIRFLOW_CONN_HUBSPOT_DEFAULT", None)
+# Airflow 3 runs dag.test() only for DAGs in a configured bundle: the test DAGs and the examples.
+os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
+    [
+        {
+            "name": name,
+            "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+            "kwargs": {"path": str(path)},
+        }
+        for name, path in (("dags-folder", TESTS / "dags"), ("example-dags", REPO / "example_dags"))
+    ]
+)
 
 import pytest  # noqa: E402
 

@@ -59,12 +59,8 @@ class ImportStateSensor(BaseSensorOperator):
         super().__init__(mode=mode, poke_interval=poke_interval, **kwargs)
         self.import_id = import_id
         self.hubspot_conn_id = hubspot_conn_id
-        self.success_states = parse_states(success_states, name="success_states") or SUCCESS_STATES
-        self.failure_states = (
-            FAILURE_STATES
-            if failure_states is None
-            else parse_states(failure_states, name="failure_states") or frozenset()
-        )
+        self.success_states = parse_states(success_states, SUCCESS_STATES, name="success_states")
+        self.failure_states = parse_states(failure_states, FAILURE_STATES, name="failure_states")
         check_states_disjoint(self.success_states, self.failure_states)
 
     def _hook(self) -> HubSpotHook:

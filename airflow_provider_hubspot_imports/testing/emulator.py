@@ -98,7 +98,7 @@ class HubSpotEmulator:
     def start(self) -> HubSpotEmulator:
         self._server = _Server(self._address, self.app)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="hubspot-emulator", daemon=True
+            target=self._server.serve_forever, args=(0.05,), name="hubspot-emulator", daemon=True
         )
         self._thread.start()
         return self
@@ -204,9 +204,9 @@ def main(argv: list[str] | None = None) -> int:
     scenario = json.loads(args.scenario.read_text()) if args.scenario else {}
     emulator.start()
     ids = emulator.load_scenario(scenario)
-    print(f"HubSpot emulator listening on {emulator.base_url}; imports: {ids or 'none'}", flush=True)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    print(f"HubSpot emulator listening on {emulator.base_url}; imports: {ids or 'none'}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         stopped.wait()
     emulator.stop()
