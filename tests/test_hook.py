@@ -230,3 +230,14 @@ def test_test_connection_reports_success_and_failure_without_the_token(monkeypat
     use_connection(monkeypatch, "wrong", host=hubspot_emulator.base_url, password="pat-na1-bad-bad-bad")
     ok, message = HubSpotHook("wrong").test_connection()
     assert not ok and "HTTP 401" in message and "pat-na1-bad-bad-bad" not in message
+
+
+def test_token_is_registered_with_airflows_secrets_masker(monkeypatch):
+    secret = "pat-na1-9999-masked-right-away"
+    use_connection(monkeypatch, "masked", host="https://api.hubapi.com", password=secret)
+    try:
+        from airflow.sdk._shared.secrets_masker import redact
+    except ImportError:  # Airflow 2.11
+        from airflow.utils.log.secrets_masker import redact  # type: ignore[no-redef]
+    assert HubSpotHook("masked").settings.conn_id == "masked"  # reading the connection registers the token
+    assert redact(f"token={secret}") == "token=***"
