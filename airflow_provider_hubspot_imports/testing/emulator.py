@@ -35,7 +35,9 @@ from airflow_provider_hubspot_imports.testing.model import (
     EmulatorModel,
     Fault,
     LoggedRequest,
+    UploadedFile,
 )
+from airflow_provider_hubspot_imports.testing.multipart import MultipartError, boundary_of, read_form
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -45,8 +47,19 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         parts = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        request = Request(self.command, parts.path, parse_qs(parts.query), dict(self.headers.items()), body)
+        boundary = boundary_of(self.headers.get("Content-Type"))
+        body, form = b"", None
+        if boundary and length:
+            try:
+                form = read_form(self.rfile.read, length, boundary)
+            except MultipartError:
+                self.close_connection = True
+                form = []
+        elif length:
+            body = self.rfile.read(length)
+        request = Request(
+            self.command, parts.path, parse_qs(parts.query), dict(self.headers.items()), body, form
+        )
         reply = self.server.app.handle(request)
         if reply.delay:
             time.sleep(reply.delay)
@@ -158,6 +171,19 @@ class HubSpotEmulator:
 
     def set_rate_limit(self, budget: int | None, window_seconds: float = 10.0) -> None:
         self.model.set_rate_limit(budget, window_seconds)
+
+    def add_start_faults(self, faults: Iterable[Fault | Mapping[str, Any]]) -> None:
+        """Answer the next starts (POSTs of new imports) with these faults, in order."""
+        with self.model.lock:
+            self.model.start_faults.extend(Fault.parse(fault) for fault in faults)
+
+    def add_errors(self, import_id: int, errors: Iterable[Mapping[str, Any]]) -> None:
+        with self.model.lock:
+            self.model.imports[import_id].errors.extend(dict(error) for error in errors)
+
+    def uploads(self, import_id: int) -> list[UploadedFile]:
+        with self.model.lock:
+            return list(self.model.imports[import_id].uploads)
 
     def record(self, import_id: int) -> dict[str, Any]:
         """What a GET of the import would serve now, without counting as a poll."""
