@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from functools import cached_property
 from typing import Any
 
@@ -222,7 +222,7 @@ class HubSpotHook(BaseHook):
         request = protocol.cancel_import_request(self.settings, import_id)
         return self.call(request, protocol.parse_action_response)
 
-    def start_import(self, import_request: dict[str, Any] | str, files: Iterable[Any]) -> ImportRecord:
+    def start_import(self, import_request: Mapping[str, Any] | str, files: Iterable[Any]) -> ImportRecord:
         """Start an import of `files` (paths or ObjectStoragePath) described by `import_request`.
 
         Files are streamed from disk or object storage, never held in memory. Everything is checked
