@@ -27,12 +27,17 @@ class HubSpotImportLink(BaseOperatorLink):
 
 
 def persist_import_link(context: Any, hook: HubSpotHook, import_id: Any, log: Any) -> str | None:
-    """Store the link of `import_id` for this task instance; no-op without a `portal_id` extra."""
+    """Store the link of `import_id` for this task instance.
+
+    Without a `portal_id` extra an empty link is stored: Airflow 3 reads this key after every task
+    and logs an error when it is missing.
+    """
     from airflow_provider_hubspot_imports.core.links import import_page_url
 
     url = import_page_url(hook.settings.base_url, hook.settings.portal_id)
     ti = context.get("ti") or context.get("task_instance")
-    if url and ti is not None:
-        ti.xcom_push(key=HubSpotImportLink().xcom_key, value=url)
+    if ti is not None:
+        ti.xcom_push(key=HubSpotImportLink().xcom_key, value=url or "")
+    if url:
         log.info("HubSpot import %s is listed at %s", import_id, url)
     return url
