@@ -68,7 +68,7 @@ with DAG(
 
     waited = ImportStateSensor.partial(
         task_id="wait_for_import", poke_interval=120, timeout=12 * 60 * 60, max_error_rows=0
-    ).expand(import_id=started.map(import_id_of))
+    ).expand(import_id=started.output.map(import_id_of))
 
     @task
     def report(records: list[dict[str, Any]]) -> dict[str, int]:

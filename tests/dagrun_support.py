@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,8 +10,8 @@ from typing import Any
 
 import pytest
 
-DAGS = Path(__file__).parent / "dags"
-EXAMPLE_DAGS = Path(__file__).parent.parent / "example_dags"
+DAGS = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"]) / "tests"  # tests/dags, linked by conftest
+EXAMPLE_DAGS = Path(os.environ["AIRFLOW__CORE__DAGS_FOLDER"]) / "examples"  # example_dags/
 
 
 @dataclass

@@ -1,0 +1,64 @@
+"""The DAGs in example_dags/, parsed as Airflow parses them and run with dag.test() on the emulator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.dagrun
+
+
+def _csv(path: Path, rows: int) -> Path:
+    path.write_text(
+        "email,firstname,lastname\n" + "".join(f"p{row}@example.com,P{row},L{row}\n" for row in range(rows))
+    )
+    return path
+
+
+@pytest.fixture
+def done_at_once(hubspot_connection):
+    """Imports the emulator starts are DONE at the first check: no reschedule wait of 60 s."""
+    hubspot_connection.model.start_lifecycle = [("DONE",)]
+    return hubspot_connection
+
+
+def test_example_dags_parse_without_errors(example_dagbag):
+    assert set(example_dagbag.dag_ids) == {"example_hubspot_import", "example_hubspot_many_imports"}
+
+
+def test_start_wait_then_load(run_example_dag, done_at_once, tmp_path):
+    csv = _csv(tmp_path / "contacts.csv", 25)
+
+    result = run_example_dag("example_hubspot_import", {"csv_path": str(csv)})
+
+    assert result.state == "success"
+    assert result.task_states == {
+        "start_import": "success",
+        "wait_for_import": "success",
+        "load_downstream": "success",
+    }
+    import_id = result.xcoms["start_import"]["id"]
+    uploads = done_at_once.uploads(int(import_id))
+    assert [(upload.filename, upload.size) for upload in uploads] == [("contacts.csv", csv.stat().st_size)]
+    assert result.xcoms["start_import"]["importRequestJson"]["files"][0]["fileName"] == "contacts.csv"
+    assert result.xcoms["wait_for_import"]["state"] == "DONE"
+    assert result.xcoms["load_downstream"] == 25
+    assert f"Import {import_id} wrote 25 contacts; loading them downstream." in result.output
+
+
+def test_many_imports_with_mapped_sensors(run_example_dag, done_at_once, tmp_path):
+    paths = [str(_csv(tmp_path / f"part{index}.csv", 10 + index)) for index in range(3)]
+
+    result = run_example_dag("example_hubspot_many_imports", {"csv_paths": paths})
+
+    assert result.state == "success"
+    for index in range(3):
+        assert result.task_states[f"start_import[{index}]"] == "success"
+        assert result.task_states[f"wait_for_import[{index}]"] == "success"
+    started = [result.xcoms[f"start_import[{index}]"]["id"] for index in range(3)]
+    waited = [result.xcoms[f"wait_for_import[{index}]"]["id"] for index in range(3)]
+    assert started == waited and len(set(started)) == 3
+    assert result.xcoms["report"] == {started[index]: 10 + index for index in range(3)}
+    for index, import_id in enumerate(started):
+        assert [upload.filename for upload in done_at_once.uploads(int(import_id))] == [f"part{index}.csv"]
