@@ -78,6 +78,7 @@ class CancelOnGiveUp:
     """Mixin for a task waiting on an import: with `cancel_on_timeout`, cancel the import when the
     wait times out (`AirflowSensorTimeout`, also after a deferral) or the task is killed, then go on
     failing as before. Expects `cancel_on_timeout`, `hubspot_conn_id` and `import_id` attributes.
+    A class that defines its own `execute` calls `_give_up` itself where it times out.
     """
 
     cancel_on_timeout: bool

@@ -86,6 +86,45 @@ def test_start_and_wait_uploads_then_returns_the_final_record(run_dag, hubspot_c
     assert record == hubspot_connection.requests(import_id)[-1].response_json()
 
 
+def test_start_and_wait_cancels_the_import_when_the_wait_times_out(run_dag, hubspot_connection, tmp_path):
+    hubspot_connection.model.start_lifecycle = [("PROCESSING",)]
+    csv = _csv(tmp_path / "slow.csv", 3)
+
+    result = run_dag("test_start_wait_timeout", {"csv_path": str(csv)})
+
+    assert result.state == "failed"
+    assert result.try_numbers["start_import"] == 1  # retries=2, yet a timeout does not start it again
+    (started,) = hubspot_connection.model.imports
+    assert hubspot_connection.record(started)["state"] == "CANCELED"
+    assert (
+        len([entry for entry in hubspot_connection.requests() if entry.method == "POST"]) == 2
+    )  # start, cancel
+    assert f"Canceled HubSpot import {started} after the wait timed out" in result.output
+    assert f"HubSpot import {started} did not finish within timeout=1 s." in result.output
+
+
+def test_on_kill_cancels_a_watched_import(hubspot_connection):
+    from airflow_provider_hubspot_imports.sensors.imports import ImportStateSensor
+
+    import_id = hubspot_connection.add_import(lifecycle=[("PROCESSING",)])
+    sensor = ImportStateSensor(task_id="watch", import_id=str(import_id), cancel_on_timeout=True)
+
+    sensor.on_kill()
+
+    assert hubspot_connection.record(import_id)["state"] == "CANCELED"
+
+
+def test_on_kill_leaves_the_import_alone_by_default(hubspot_connection):
+    from airflow_provider_hubspot_imports.sensors.imports import ImportStateSensor
+
+    import_id = hubspot_connection.add_import(lifecycle=[("PROCESSING",)])
+
+    ImportStateSensor(task_id="watch", import_id=str(import_id)).on_kill()
+
+    assert hubspot_connection.record(import_id)["state"] == "PROCESSING"
+    assert hubspot_connection.requests() == []
+
+
 def test_start_refuses_a_mismatched_file_without_retries_or_requests(run_dag, hubspot_connection, tmp_path):
     result = run_dag("test_start_and_wait", {"csv_path": str(tmp_path / "missing.csv")})
 

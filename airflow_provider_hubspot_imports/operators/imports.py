@@ -193,6 +193,7 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
         try:
             while (done := self._settle(raw_record)) is None:
                 if time.monotonic() + self.poke_interval > deadline:
+                    self._give_up("the wait timed out")
                     raise AirflowSensorTimeout(
                         f"HubSpot import {self.import_id} did not finish within timeout={self.timeout:g} s."
                     )

@@ -56,5 +56,17 @@ with DAG(
         max_error_rows=0,
     )
 
+with DAG("test_start_wait_timeout", schedule=None, start_date=START, catchup=False, params={"csv_path": ""}):
+    HubSpotStartImportOperator(
+        task_id="start_import",
+        import_request={"files": [{"fileName": "{{ params.csv_path.split('/')[-1] }}", "fileFormat": "CSV"}]},
+        files="{{ params.csv_path }}",
+        wait_for_completion=True,
+        poke_interval=0.3,
+        timeout=1,
+        cancel_on_timeout=True,
+        retries=2,
+    )
+
 with DAG("test_cancel_import", schedule=None, start_date=START, catchup=False, params={"import_id": "0"}):
     HubSpotCancelImportOperator(task_id="cancel_import", import_id="{{ params.import_id }}")
