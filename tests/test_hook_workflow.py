@@ -171,8 +171,9 @@ def test_start_is_not_retried_after_a_server_error(hook, hubspot_connection: Hub
     """A 5xx may come after HubSpot created the import: retrying could start it twice."""
     hubspot_connection.add_start_faults([Fault(503, json={"status": "error", "message": "try later"})])
 
-    with pytest.raises(HubSpotServerError, match="HTTP 503"):
+    with pytest.raises(HubSpotServerError, match="HTTP 503") as raised:
         hook.start_import(_request("a.csv"), [_csv(tmp_path / "a.csv", 3)])
+    assert "may have created the import before this failure" in str(raised.value)
     assert [entry.status for entry in hubspot_connection.requests()] == [503]
 
 
@@ -180,8 +181,9 @@ def test_start_is_not_retried_after_an_import_row_limit(hook, hubspot_connection
     body = {"status": "error", "message": "Row limit reached", "errorType": "FREE_PORTAL_IMPORT_ROWS_LIMIT"}
     hubspot_connection.add_start_faults([Fault(429, json=body)])
 
-    with pytest.raises(HubSpotRateLimitError, match="FREE_PORTAL_IMPORT_ROWS_LIMIT"):
+    with pytest.raises(HubSpotRateLimitError, match="FREE_PORTAL_IMPORT_ROWS_LIMIT") as raised:
         hook.start_import(_request("a.csv"), [_csv(tmp_path / "a.csv", 3)])
+    assert "may have created" not in str(raised.value)  # a refusal, not an ambiguous failure
     assert [entry.status for entry in hubspot_connection.requests()] == [429]
 
 

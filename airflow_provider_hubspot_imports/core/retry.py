@@ -14,7 +14,14 @@ from typing import Any
 from tenacity import RetryCallState, retry_if_exception, stop_after_attempt, stop_before_delay
 
 from airflow_provider_hubspot_imports.core.settings import HubSpotSettings
-from airflow_provider_hubspot_imports.errors import HubSpotError, HubSpotNotSentError, HubSpotRateLimitError
+from airflow_provider_hubspot_imports.errors import (
+    HubSpotBadResponseError,
+    HubSpotConnectionError,
+    HubSpotError,
+    HubSpotNotSentError,
+    HubSpotRateLimitError,
+    HubSpotServerError,
+)
 
 # 429 bodies that mean "rate limited before anything happened" (not e.g. an import row limit).
 RATE_LIMIT_CATEGORIES = frozenset({"RATE_LIMIT", "RATE_LIMITS"})
@@ -58,6 +65,13 @@ class RetryPolicy:
             and error.retryable
             and (error.category or "").upper() in RATE_LIMIT_CATEGORIES
         )
+
+    @staticmethod
+    def may_have_been_processed(error: BaseException) -> bool:
+        """A failure that can come after HubSpot acted on the request (5xx, reset, timeout, bad answer)."""
+        return isinstance(
+            error, (HubSpotServerError, HubSpotConnectionError, HubSpotBadResponseError)
+        ) and not isinstance(error, HubSpotNotSentError)
 
     def wait_seconds(
         self, error: BaseException | None, retry_number: int, rng: random.Random | None = None

@@ -233,7 +233,16 @@ class HubSpotHook(BaseHook):
             files = [files]
         parts = [file_part(file) for file in files]
         request = protocol.start_import_request(self.settings, import_request, parts)
-        return self.call(request, protocol.parse_import_record)
+        try:
+            return self.call(request, protocol.parse_import_record)
+        except HubSpotError as error:
+            if RetryPolicy.may_have_been_processed(error):
+                error.message += (
+                    " HubSpot may have created the import before this failure, so it was not retried: "
+                    "look for it (list_imports() or the account's imports page) before starting it again."
+                )
+                error.args = (error.message,)
+            raise
 
     def _paginate(self, page_request: Any, limit: int | None) -> Iterator[Any]:
         """Follow `paging.next.after` to the last page (or until `limit` items were yielded)."""
