@@ -87,7 +87,7 @@ def test_start_and_wait_uploads_then_returns_the_final_record(run_dag, hubspot_c
 
 
 def test_start_and_wait_cancels_the_import_when_the_wait_times_out(run_dag, hubspot_connection, tmp_path):
-    hubspot_connection.model.start_lifecycle = [("PROCESSING",)]
+    hubspot_connection.set_start_lifecycle([("PROCESSING",)])
     csv = _csv(tmp_path / "slow.csv", 3)
 
     result = run_dag("test_start_wait_timeout", {"csv_path": str(csv)})

@@ -19,7 +19,7 @@ def _csv(path: Path, rows: int) -> Path:
 @pytest.fixture
 def done_at_once(hubspot_connection):
     """Imports the emulator starts are DONE at the first check: no reschedule wait of 60 s."""
-    hubspot_connection.model.start_lifecycle = [("DONE",)]
+    hubspot_connection.set_start_lifecycle([("DONE",)])
     return hubspot_connection
 
 

@@ -172,6 +172,15 @@ class HubSpotEmulator:
     def set_rate_limit(self, budget: int | None, window_seconds: float = 10.0) -> None:
         self.model.set_rate_limit(budget, window_seconds)
 
+    def set_start_lifecycle(self, lifecycle: Iterable[Any]) -> None:
+        """The lifecycle of imports started through the API from now on (default: STARTED, PROCESSING,
+        DONE)."""
+        steps = list(lifecycle)
+        if not steps:
+            raise ValueError("lifecycle needs at least one step, e.g. [('DONE',)]")
+        with self.model.lock:
+            self.model.start_lifecycle = steps
+
     def add_start_faults(self, faults: Iterable[Fault | Mapping[str, Any]]) -> None:
         """Answer the next starts (POSTs of new imports) with these faults, in order."""
         with self.model.lock:
@@ -197,6 +206,8 @@ class HubSpotEmulator:
         """Apply a scenario (the JSON of ``--scenario``); returns the ids of the imports it adds."""
         for token, scopes in (scenario.get("tokens") or {}).items():
             self.model.tokens[token] = frozenset(scopes)
+        if scenario.get("start_lifecycle"):
+            self.set_start_lifecycle(scenario["start_lifecycle"])
         limit = scenario.get("rate_limit")
         if limit:
             self.set_rate_limit(int(limit["budget"]), float(limit.get("window_seconds", 10.0)))
@@ -217,7 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--port", type=int, default=8765, help="port (0 picks a free one; default 8765)")
     parser.add_argument(
-        "--scenario", type=Path, help="JSON file: tokens, imports with lifecycles and faults, rate_limit"
+        "--scenario",
+        type=Path,
+        help="JSON file: tokens, imports with lifecycles, faults and errors, rate_limit, start_lifecycle",
     )
     parser.add_argument(
         "--token", action="append", help=f"accept this bearer token (default {DEFAULT_TOKEN})"
