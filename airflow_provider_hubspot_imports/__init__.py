@@ -44,4 +44,5 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "connection-types": [CONNECTION_TYPE_INFO],
+        "extra-links": ["airflow_provider_hubspot_imports.links.HubSpotImportLink"],
     }

@@ -107,6 +107,10 @@ class HubSpotConnectionError(HubSpotError):
     permanent = False
 
 
+class HubSpotNotSentError(HubSpotConnectionError):
+    """No connection could be made (refused, DNS, connect timeout): HubSpot never saw the request."""
+
+
 class HubSpotBadResponseError(HubSpotError):
     """A 2xx answer that is not the JSON HubSpot documents (a proxy page, a truncated body)."""
 

@@ -12,6 +12,7 @@ import pytest
 from airflow_provider_hubspot_imports.testing.dagruns import load_dagbag, xcom_return_value
 
 DAGS = Path(__file__).parent / "dags"
+EXAMPLE_DAGS = Path(__file__).parent.parent / "example_dags"
 
 
 @dataclass
@@ -25,34 +26,62 @@ class DagRunResult:
     output: str = ""
 
 
-@pytest.fixture(scope="session")
-def dagbag(airflow_db: Path) -> Any:
-    bag = load_dagbag(DAGS)
+def xcom_value(dag_id: str, run_id: str, task_id: str, key: str = "return_value", map_index: int = -1) -> Any:
+    return xcom_return_value(dag_id, run_id, task_id, map_index=map_index, key=key)
+
+
+def _checked_bag(folder: Path) -> Any:
+    bag = load_dagbag(folder)
     assert not bag.import_errors, bag.import_errors
     return bag
 
 
+@pytest.fixture(scope="session")
+def dagbag(airflow_db: Path) -> Any:
+    return _checked_bag(DAGS)
+
+
+@pytest.fixture(scope="session")
+def example_dagbag(airflow_db: Path) -> Any:
+    """The DAGs users copy from `example_dags/`, loaded as Airflow would parse them."""
+    return _checked_bag(EXAMPLE_DAGS)
+
+
 @pytest.fixture
 def run_dag(dagbag: Any, capfd: pytest.CaptureFixture[str]) -> Iterator[Any]:
-    """`run_dag(dag_id, conf)` runs the DAG to the end and returns a `DagRunResult`."""
+    """`run_dag(dag_id, conf)` runs a DAG of `tests/dags/` to the end and returns a `DagRunResult`."""
+    yield _runner(dagbag, capfd)
 
+
+@pytest.fixture
+def run_example_dag(example_dagbag: Any, capfd: pytest.CaptureFixture[str]) -> Iterator[Any]:
+    """`run_example_dag(dag_id, conf)`: the same, for a DAG of `example_dags/`."""
+    yield _runner(example_dagbag, capfd)
+
+
+def _runner(bag: Any, capfd: pytest.CaptureFixture[str]) -> Any:
     def run(dag_id: str, conf: Mapping[str, Any] | None = None) -> DagRunResult:
-        dag = dagbag.get_dag(dag_id)
-        assert dag is not None, f"no DAG {dag_id} in {DAGS}"
+        dag = bag.get_dag(dag_id)
+        assert dag is not None, f"no DAG {dag_id} in {bag.dag_folder}"
         dag_run = dag.test(run_conf=dict(conf or {}))
-        tis = dag_run.get_task_instances()
+        tis = sorted(dag_run.get_task_instances(), key=lambda ti: (ti.task_id, ti.map_index))
         out, err = capfd.readouterr()
         result = DagRunResult(
             dag_id=dag_id,
             run_id=dag_run.run_id,
             state=str(getattr(dag_run.state, "value", dag_run.state)),
-            task_states={ti.task_id: str(getattr(ti.state, "value", ti.state)) for ti in tis},
-            try_numbers={ti.task_id: ti.try_number for ti in tis},
+            task_states={_key(ti): str(getattr(ti.state, "value", ti.state)) for ti in tis},
+            try_numbers={_key(ti): ti.try_number for ti in tis},
             output=out + err,
         )
         for ti in tis:
-            result.xcoms[ti.task_id] = xcom_return_value(dag_id, dag_run.run_id, ti.task_id)
+            result.xcoms[_key(ti)] = xcom_value(dag_id, dag_run.run_id, ti.task_id, map_index=ti.map_index)
         print(result.output)  # shown by pytest when the test fails
         return result
 
-    yield run
+    return run
+
+
+def _key(ti: Any) -> str:
+    """`task_id`, or `task_id[i]` for map index i of a mapped task."""
+    return ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"

@@ -1,4 +1,4 @@
-"""Every example DAG loads; the gate example runs end to end against the emulator."""
+"""The DAGs in example_dags/, parsed as Airflow parses them and run with dag.test() on the emulator."""
 
 from __future__ import annotations
 
@@ -6,34 +6,84 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_hubspot_imports.testing import HubSpotEmulator
-from airflow_provider_hubspot_imports.testing.dagruns import load_dagbag, xcom_return_value
-
+pytestmark = pytest.mark.dagrun
 EXAMPLES = Path(__file__).parent.parent / "example_dags"
 
 
-@pytest.fixture(scope="module")
-def example_bag(airflow_db):
-    return load_dagbag(EXAMPLES)
+def _csv(path: Path, rows: int) -> Path:
+    path.write_text(
+        "email,firstname,lastname\n" + "".join(f"p{row}@example.com,P{row},L{row}\n" for row in range(rows))
+    )
+    return path
 
 
-def test_every_example_dag_loads_without_errors(example_bag):
-    assert example_bag.import_errors == {}
-    expected = {path.stem for path in EXAMPLES.glob("example_*.py")}
-    assert expected <= set(example_bag.dag_ids)
+@pytest.fixture
+def done_at_once(hubspot_connection):
+    """Imports the emulator starts are DONE at the first check: no reschedule wait of 60 s."""
+    hubspot_connection.set_start_lifecycle([("DONE",)])
+    return hubspot_connection
 
 
-@pytest.mark.dagrun
-def test_gate_example_end_to_end(example_bag, hubspot_connection: HubSpotEmulator, monkeypatch):
+def test_example_dags_parse_without_errors(example_dagbag):
+    assert example_dagbag.import_errors == {}
+    assert (
+        set(example_dagbag.dag_ids)
+        == {path.stem for path in EXAMPLES.glob("example_*.py")}
+        == {
+            "example_hubspot_import_gate",
+            "example_hubspot_import",
+            "example_hubspot_many_imports",
+        }
+    )
+
+
+def test_gate_example_end_to_end(run_example_dag, example_dagbag, hubspot_connection, monkeypatch):
     import_id = hubspot_connection.add_import(
         lifecycle=[("PROCESSING", 1), ("DONE",)], counters={"TOTAL_ROWS": 7}
     )
-    dag = example_bag.get_dag("example_hubspot_import_gate")
-    for task in dag.tasks:  # the example polls every 10 s; the test need not wait that long
-        if hasattr(task, "poke_interval"):
+    for task in example_dagbag.get_dag("example_hubspot_import_gate").tasks:
+        if hasattr(task, "poke_interval"):  # the example polls every 10 s; the test need not wait that long
             monkeypatch.setattr(task, "poke_interval", 1)
-    dag_run = dag.test(run_conf={"import_id": str(import_id)})
-    assert str(getattr(dag_run.state, "value", dag_run.state)) == "success"
-    served = hubspot_connection.requests(import_id)[-1].response_json()
-    assert xcom_return_value(dag.dag_id, dag_run.run_id, "wait_for_import") == served
-    assert xcom_return_value(dag.dag_id, dag_run.run_id, "report_counters") == {"TOTAL_ROWS": 7}
+
+    result = run_example_dag("example_hubspot_import_gate", {"import_id": str(import_id)})
+
+    assert result.task_states == {"wait_for_import": "success", "report_counters": "success"}
+    assert result.xcoms["wait_for_import"] == hubspot_connection.requests(import_id)[-1].response_json()
+    assert result.xcoms["report_counters"] == {"TOTAL_ROWS": 7}
+
+
+def test_start_wait_then_load(run_example_dag, done_at_once, tmp_path):
+    csv = _csv(tmp_path / "contacts.csv", 25)
+
+    result = run_example_dag("example_hubspot_import", {"csv_path": str(csv)})
+
+    assert result.state == "success"
+    assert result.task_states == {
+        "start_import": "success",
+        "wait_for_import": "success",
+        "load_downstream": "success",
+    }
+    import_id = result.xcoms["start_import"]["id"]
+    uploads = done_at_once.uploads(int(import_id))
+    assert [(upload.filename, upload.size) for upload in uploads] == [("contacts.csv", csv.stat().st_size)]
+    assert result.xcoms["start_import"]["importRequestJson"]["files"][0]["fileName"] == "contacts.csv"
+    assert result.xcoms["wait_for_import"]["state"] == "DONE"
+    assert result.xcoms["load_downstream"] == 25
+    assert f"Import {import_id} wrote 25 contacts; loading them downstream." in result.output
+
+
+def test_many_imports_with_mapped_sensors(run_example_dag, done_at_once, tmp_path):
+    paths = [str(_csv(tmp_path / f"part{index}.csv", 10 + index)) for index in range(3)]
+
+    result = run_example_dag("example_hubspot_many_imports", {"csv_paths": paths})
+
+    assert result.state == "success"
+    for index in range(3):
+        assert result.task_states[f"start_import[{index}]"] == "success"
+        assert result.task_states[f"wait_for_import[{index}]"] == "success"
+    started = [result.xcoms[f"start_import[{index}]"]["id"] for index in range(3)]
+    waited = [result.xcoms[f"wait_for_import[{index}]"]["id"] for index in range(3)]
+    assert started == waited and len(set(started)) == 3
+    assert result.xcoms["report"] == {started[index]: 10 + index for index in range(3)}
+    for index, import_id in enumerate(started):
+        assert [upload.filename for upload in done_at_once.uploads(int(import_id))] == [f"part{index}.csv"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -11,8 +11,10 @@ from typing import Any
 
 from airflow_provider_hubspot_imports import __version__
 from airflow_provider_hubspot_imports.core.ids import validate_import_id
+from airflow_provider_hubspot_imports.core.multipart import FilePart, MultipartForm
 from airflow_provider_hubspot_imports.core.redact import redact
 from airflow_provider_hubspot_imports.core.settings import LEGACY_API_VERSION, HubSpotSettings
+from airflow_provider_hubspot_imports.core.start import check_start, parse_import_request
 from airflow_provider_hubspot_imports.errors import (
     HubSpotAuthError,
     HubSpotBadResponseError,
@@ -34,13 +36,19 @@ RETRY_LATER_STATUSES = frozenset({423, 477})
 
 @dataclass(frozen=True)
 class ApiRequest:
-    """One HTTP request to make. `describe` names it in logs and errors (never with the token)."""
+    """One HTTP request to make. `describe` names it in logs and errors (never with the token).
+
+    `idempotent=False` marks a request that must not be repeated once HubSpot may have acted on it
+    (starting an import): the retry policy then retries only failures that prove it was not.
+    """
 
     method: str
     url: str
     describe: str
     params: tuple[tuple[str, str], ...] = ()
     json_body: Mapping[str, Any] | None = field(default=None)
+    multipart: MultipartForm | None = None
+    idempotent: bool = True
 
 
 def base_headers() -> dict[str, str]:
@@ -71,6 +79,60 @@ def list_imports_request(
     if after:
         params += (("after", after),)
     return ApiRequest("GET", imports_root(settings), describe="GET active imports", params=params)
+
+
+def import_errors_request(
+    settings: HubSpotSettings,
+    import_id: Any,
+    *,
+    limit: int = 100,
+    after: str | None = None,
+    include_error_message: bool = True,
+    include_row_data: bool = False,
+) -> ApiRequest:
+    """One page of an import's errors."""
+    number = validate_import_id(import_id)
+    params: tuple[tuple[str, str], ...] = (
+        ("limit", str(limit)),
+        ("includeErrorMessage", _flag(include_error_message)),
+        ("includeRowData", _flag(include_row_data)),
+    )
+    if after:
+        params += (("after", after),)
+    return ApiRequest(
+        "GET",
+        f"{imports_root(settings)}/{number}/errors",
+        describe=f"GET errors of import {number}",
+        params=params,
+    )
+
+
+def cancel_import_request(settings: HubSpotSettings, import_id: Any) -> ApiRequest:
+    """Cancel an active import. Repeating a cancel changes nothing, so it is retried like a GET."""
+    number = validate_import_id(import_id)
+    return ApiRequest("POST", f"{imports_root(settings)}/{number}/cancel", describe=f"cancel import {number}")
+
+
+def start_import_request(
+    settings: HubSpotSettings, import_request: Any, files: Sequence[FilePart]
+) -> ApiRequest:
+    """Start an import: part `importRequest` (JSON text) and one `files` part per file.
+
+    Checked before any byte is sent; not idempotent (a repeated start makes a second import).
+    """
+    body = parse_import_request(import_request)
+    check_start(body, files)
+    form = MultipartForm(
+        fields=(("importRequest", json.dumps(body), "application/json"),),
+        files=tuple(("files", part) for part in files),
+    )
+    name = body.get("name")
+    what = f"start import {name!r}" if name else "start import"
+    return ApiRequest("POST", imports_root(settings), describe=what, multipart=form, idempotent=False)
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
 
 
 # ---- reading answers -------------------------------------------------------------------------
@@ -253,3 +315,36 @@ def parse_import_record(request: ApiRequest, data: Any) -> ImportRecord:
     if not isinstance(data.get("metadata", {}), dict):
         raise HubSpotBadResponseError(f"{request.describe}: the import record's metadata is not an object.")
     return ImportRecord(data)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a paginated answer: its items as sent, and the cursor of the next page."""
+
+    results: list[Any]
+    after: str | None
+
+
+def parse_page(request: ApiRequest, data: Any) -> Page:
+    """Read `{"results": [...], "paging": {"next": {"after": ...}}}`; the last page has no `next`."""
+    if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+        raise HubSpotBadResponseError(
+            f"{request.describe}: expected {{'results': [...]}}, got {_shape(data)}."
+        )
+    paging = data.get("paging")
+    following = paging.get("next") if isinstance(paging, dict) else None
+    after = following.get("after") if isinstance(following, dict) else None
+    return Page(results=data["results"], after=str(after) if after not in (None, "") else None)
+
+
+def parse_action_response(request: ApiRequest, data: Any) -> dict[str, Any]:
+    """HubSpot's answer to an action (cancel), kept whole: `status`, `startedAt`, `completedAt`, ..."""
+    if not isinstance(data, dict) or not isinstance(data.get("status"), str):
+        raise HubSpotBadResponseError(f"{request.describe}: expected an action response, got {_shape(data)}.")
+    return data
+
+
+def _shape(data: Any) -> str:
+    if isinstance(data, dict):
+        return "an object with keys " + (", ".join(sorted(map(str, data))) or "none")
+    return f"a {type(data).__name__}"

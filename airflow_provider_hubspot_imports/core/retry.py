@@ -14,8 +14,17 @@ from typing import Any
 from tenacity import RetryCallState, retry_if_exception, stop_after_attempt, stop_before_delay
 
 from airflow_provider_hubspot_imports.core.settings import HubSpotSettings
-from airflow_provider_hubspot_imports.errors import HubSpotError, HubSpotRateLimitError
+from airflow_provider_hubspot_imports.errors import (
+    HubSpotBadResponseError,
+    HubSpotConnectionError,
+    HubSpotError,
+    HubSpotNotSentError,
+    HubSpotRateLimitError,
+    HubSpotServerError,
+)
 
+# 429 bodies that mean "rate limited before anything happened" (not e.g. an import row limit).
+RATE_LIMIT_CATEGORIES = frozenset({"RATE_LIMIT", "RATE_LIMITS"})
 DEFAULT_RATE_LIMIT_WINDOW = 10.0  # HubSpot's rolling window when no header says otherwise
 BACKOFF_CAP_SECONDS = 30.0
 
@@ -41,6 +50,29 @@ class RetryPolicy:
     def should_retry(error: BaseException) -> bool:
         return isinstance(error, HubSpotError) and error.retryable
 
+    @staticmethod
+    def should_retry_unprocessed(error: BaseException) -> bool:
+        """For a request that must not run twice (starting an import): retry only what provably never ran.
+
+        That is a connection that was never made, and a short-window rate limit, which HubSpot applies
+        before it handles the request. A 5xx, a reset or a read timeout may come after HubSpot created
+        the import, so those are not retried: a second import could follow.
+        """
+        if isinstance(error, HubSpotNotSentError):
+            return True
+        return (
+            isinstance(error, HubSpotRateLimitError)
+            and error.retryable
+            and (error.category or "").upper() in RATE_LIMIT_CATEGORIES
+        )
+
+    @staticmethod
+    def may_have_been_processed(error: BaseException) -> bool:
+        """A failure that can come after HubSpot acted on the request (5xx, reset, timeout, bad answer)."""
+        return isinstance(
+            error, (HubSpotServerError, HubSpotConnectionError, HubSpotBadResponseError)
+        ) and not isinstance(error, HubSpotNotSentError)
+
     def wait_seconds(
         self, error: BaseException | None, retry_number: int, rng: random.Random | None = None
     ) -> float:
@@ -65,8 +97,11 @@ class RetryPolicy:
         return max(0.1, min(timeout, remaining))
 
 
-def tenacity_arguments(policy: RetryPolicy, log: Any, describe: str) -> dict[str, Any]:
+def tenacity_arguments(
+    policy: RetryPolicy, log: Any, describe: str, *, idempotent: bool = True
+) -> dict[str, Any]:
     """Keyword arguments for `tenacity.Retrying` / `AsyncRetrying` implementing `policy`."""
+    should_retry = policy.should_retry if idempotent else policy.should_retry_unprocessed
 
     def wait(state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
@@ -84,7 +119,7 @@ def tenacity_arguments(policy: RetryPolicy, log: Any, describe: str) -> dict[str
         )
 
     return {
-        "retry": retry_if_exception(policy.should_retry),
+        "retry": retry_if_exception(should_retry),
         "wait": wait,
         "stop": stop_after_attempt(policy.max_retries + 1) | stop_before_delay(policy.max_seconds),
         "before_sleep": before_sleep,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Iterator, Mapping
 from functools import cached_property
 from typing import Any
 
@@ -21,8 +22,16 @@ from airflow_provider_hubspot_imports.core.settings import (
     settings_from_connection_fields,
     validate_timeout,
 )
-from airflow_provider_hubspot_imports.errors import HubSpotConnectionError, HubSpotError
+from airflow_provider_hubspot_imports.errors import (
+    HubSpotBadResponseError,
+    HubSpotConnectionError,
+    HubSpotError,
+    HubSpotNotSentError,
+)
+from airflow_provider_hubspot_imports.hooks.upload import StreamingBody, file_part
 from airflow_provider_hubspot_imports.models import ImportRecord
+
+PAGE_SIZE = 100
 
 
 def settings_for_connection(conn: Any, conn_id: str) -> HubSpotSettings:
@@ -115,24 +124,35 @@ class HubSpotHook(BaseHook):
 
     def _send_once(self, request: ApiRequest, started_at: float) -> Any:
         settings = self.settings
+        body: StreamingBody | None = None
+        headers: dict[str, str] = {}
+        if request.multipart is not None:
+            body = StreamingBody(request.multipart)  # fresh per attempt: iterating consumes it
+            headers["Content-Type"] = request.multipart.content_type
         try:
             response = self.session.request(
                 request.method,
                 request.url,
                 params=request.params or None,
                 json=request.json_body,
+                data=body,
+                headers=headers or None,
                 timeout=self.retry_policy.attempt_timeout(settings.timeout, started_at),
             )
+        except requests.ConnectionError as exc:
+            if not _never_sent(exc):
+                raise _connection_error(request, settings, exc) from None
+            raise HubSpotNotSentError(
+                f"{request.describe}: could not connect to {settings.base_url}, so nothing was sent "
+                f"({type(exc).__name__}: {redact(str(exc), settings.secrets)})."
+            ) from None
         except requests.Timeout as exc:
             raise HubSpotConnectionError(
                 f"{request.describe}: no answer from {settings.base_url} within "
                 f"{settings.timeout:g} s ({type(exc).__name__})."
             ) from None
         except requests.RequestException as exc:
-            raise HubSpotConnectionError(
-                f"{request.describe}: could not reach {settings.base_url} ({type(exc).__name__}: "
-                f"{redact(str(exc), settings.secrets)})."
-            ) from None
+            raise _connection_error(request, settings, exc) from None
         return protocol.read_json(
             request,
             response.status_code,
@@ -148,7 +168,9 @@ class HubSpotHook(BaseHook):
         A parse failure (a 200 that is not an import record) is retried like a bad answer.
         """
         started_at = time.monotonic()
-        retrying = Retrying(**tenacity_arguments(self.retry_policy, self.log, request.describe))
+        retrying = Retrying(
+            **tenacity_arguments(self.retry_policy, self.log, request.describe, idempotent=request.idempotent)
+        )
         for attempt in retrying:
             with attempt:
                 data = self._send_once(request, started_at)
@@ -163,6 +185,87 @@ class HubSpotHook(BaseHook):
         request = protocol.get_import_request(self.settings, import_id)
         return self.call(request, protocol.parse_import_record)
 
+    def list_imports(self, limit: int | None = None) -> Iterator[ImportRecord]:
+        """The account's active imports started by this app, page after page; `limit` caps the total."""
+        first = protocol.list_imports_request(self.settings)
+        for raw in self._paginate(
+            lambda size, after: protocol.list_imports_request(self.settings, limit=size, after=after), limit
+        ):
+            yield protocol.parse_import_record(first, raw)
+
+    def get_import_errors(
+        self,
+        import_id: int | str,
+        *,
+        include_error_message: bool = True,
+        include_row_data: bool = False,
+        limit: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """An import's errors, exactly as HubSpot sends them, page after page; `limit` caps the total."""
+        validate_import_id(import_id)
+
+        def page(size: int, after: str | None) -> ApiRequest:
+            return protocol.import_errors_request(
+                self.settings,
+                import_id,
+                limit=size,
+                after=after,
+                include_error_message=include_error_message,
+                include_row_data=include_row_data,
+            )
+
+        yield from self._paginate(page, limit)
+
+    def cancel_import(self, import_id: int | str) -> dict[str, Any]:
+        """Cancel an active import; returns HubSpot's action response (`status`, timestamps) whole."""
+        validate_import_id(import_id)
+        request = protocol.cancel_import_request(self.settings, import_id)
+        return self.call(request, protocol.parse_action_response)
+
+    def start_import(self, import_request: Mapping[str, Any] | str, files: Iterable[Any]) -> ImportRecord:
+        """Start an import of `files` (paths or ObjectStoragePath) described by `import_request`.
+
+        Files are streamed from disk or object storage, never held in memory. Everything is checked
+        before the upload begins. Only failures that prove HubSpot never saw the request are retried:
+        a retried start after a 5xx could create a second import.
+        """
+        if isinstance(files, (str, bytes)) or not isinstance(files, Iterable):
+            files = [files]
+        parts = [file_part(file) for file in files]
+        request = protocol.start_import_request(self.settings, import_request, parts)
+        try:
+            return self.call(request, protocol.parse_import_record)
+        except HubSpotError as error:
+            if RetryPolicy.may_have_been_processed(error):
+                error.message += (
+                    " HubSpot may have created the import before this failure, so it was not retried: "
+                    "look for it (list_imports() or the account's imports page) before starting it again."
+                )
+                error.args = (error.message,)
+            raise
+
+    def _paginate(self, page_request: Any, limit: int | None) -> Iterator[Any]:
+        """Follow `paging.next.after` to the last page (or until `limit` items were yielded)."""
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+            raise ValueError(f"limit is {limit!r}; pass a whole number >= 0, or None for everything.")
+        yielded, after, seen = 0, None, set()
+        while limit is None or yielded < limit:
+            size = PAGE_SIZE if limit is None else min(PAGE_SIZE, limit - yielded)
+            request = page_request(size, after)
+            page = self.call(request, protocol.parse_page)
+            for item in page.results[: None if limit is None else limit - yielded]:
+                yield item
+                yielded += 1
+            if page.after is None:
+                return
+            if page.after in seen:
+                raise HubSpotBadResponseError(
+                    f"{request.describe}: HubSpot sent the cursor {page.after!r} twice; "
+                    f"stopping rather than looping."
+                )
+            seen.add(page.after)
+            after = page.after
+
     def test_connection(self) -> tuple[bool, str]:
         """For the UI's Test button: never raises, never shows a secret."""
         try:
@@ -176,3 +279,22 @@ class HubSpotHook(BaseHook):
 
     def _known_secrets(self) -> tuple[str, ...]:
         return self.settings.secrets if "settings" in self.__dict__ else ()
+
+
+def _never_sent(exc: requests.ConnectionError) -> bool:
+    """True when the connection itself failed (refused, DNS, connect timeout): no byte reached HubSpot."""
+    import urllib3.exceptions
+
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError))
+
+
+def _connection_error(
+    request: ApiRequest, settings: HubSpotSettings, exc: Exception
+) -> HubSpotConnectionError:
+    return HubSpotConnectionError(
+        f"{request.describe}: could not reach {settings.base_url} ({type(exc).__name__}: "
+        f"{redact(str(exc), settings.secrets)})."
+    )

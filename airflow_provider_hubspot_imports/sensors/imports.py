@@ -9,22 +9,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_hubspot_imports._compat import AirflowFailException, BaseSensorOperator, PokeReturnValue
-from airflow_provider_hubspot_imports.core.outcome import Verdict, check_states_disjoint, judge
+from airflow_provider_hubspot_imports._compat import BaseSensorOperator, PokeReturnValue
 from airflow_provider_hubspot_imports.failures import fail_task_if_permanent
-from airflow_provider_hubspot_imports.models import (
-    FAILURE_STATES,
-    SUCCESS_STATES,
-    ImportState,
-    parse_states,
-)
+from airflow_provider_hubspot_imports.links import HubSpotImportLink, persist_import_link
+from airflow_provider_hubspot_imports.models import ImportState
+from airflow_provider_hubspot_imports.waiting import CancelOnGiveUp, settle, wait_rules
 
 if TYPE_CHECKING:
     from airflow_provider_hubspot_imports._compat import Context
     from airflow_provider_hubspot_imports.hooks.hubspot import HubSpotHook
 
 
-class ImportStateSensor(BaseSensorOperator):
+class ImportStateSensor(CancelOnGiveUp, BaseSensorOperator):
     """Wait for a HubSpot CRM import to reach a terminal state.
 
     Succeeds when the import's state is in `success_states` (``DONE``) and pushes the final import
@@ -40,10 +36,15 @@ class ImportStateSensor(BaseSensorOperator):
     :param failure_states: states that fail the task (default ``{"FAILED", "CANCELED", "REVERTED"}``).
     :param mode: ``reschedule`` by default: no worker slot is held between pokes.
     :param poke_interval: seconds between checks (default 60; each check is one API request).
+    :param max_error_rows: quality gate: a DONE import with more error rows (counter ERRORS) fails.
+    :param max_error_ratio: quality gate: a DONE import whose ERRORS / TOTAL_ROWS exceeds this
+        fraction (e.g. 0.05) fails. A gate failure lists the import's first errors.
+    :param cancel_on_timeout: cancel the import when the sensor times out or the task is killed.
     """
 
     template_fields: Sequence[str] = ("import_id",)
     ui_color = "#ff7a59"
+    operator_extra_links = (HubSpotImportLink(),)
 
     def __init__(
         self,
@@ -54,14 +55,20 @@ class ImportStateSensor(BaseSensorOperator):
         failure_states: Iterable[str] | None = None,
         mode: str = "reschedule",
         poke_interval: float = 60,
+        max_error_rows: int | None = None,
+        max_error_ratio: float | None = None,
+        cancel_on_timeout: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(mode=mode, poke_interval=poke_interval, **kwargs)
         self.import_id = import_id
         self.hubspot_conn_id = hubspot_conn_id
-        self.success_states = parse_states(success_states, SUCCESS_STATES, name="success_states")
-        self.failure_states = parse_states(failure_states, FAILURE_STATES, name="failure_states")
-        check_states_disjoint(self.success_states, self.failure_states)
+        self.max_error_rows = max_error_rows
+        self.max_error_ratio = max_error_ratio
+        self.cancel_on_timeout = cancel_on_timeout
+        self.success_states, self.failure_states, self.quality_gate = wait_rules(
+            success_states, failure_states, max_error_rows, max_error_ratio
+        )
 
     def _hook(self) -> HubSpotHook:
         from airflow_provider_hubspot_imports.hooks.hubspot import HubSpotHook
@@ -74,6 +81,7 @@ class ImportStateSensor(BaseSensorOperator):
         hook = self._hook()
         try:
             record = hook.get_import(self.import_id)
+            persist_import_link(context, hook, self.import_id, self.log)
         except HubSpotError as error:
             fail_task_if_permanent(error)
             self.log.warning(
@@ -88,16 +96,17 @@ class ImportStateSensor(BaseSensorOperator):
         return self.complete(record.raw)
 
     def complete(self, raw_record: Mapping[str, Any]) -> PokeReturnValue | bool:
-        """Judge an import record: the XCom on success, a task failure on a failure state."""
-        from airflow_provider_hubspot_imports.models import ImportRecord
-
-        outcome = judge(ImportRecord(raw_record), self.success_states, self.failure_states)
-        self.log.info(outcome.message)
-        if outcome.verdict is Verdict.FAILED:
-            raise AirflowFailException(outcome.message)
-        if outcome.verdict is Verdict.SUCCEEDED:
-            return PokeReturnValue(is_done=True, xcom_value=dict(raw_record))
-        return False
+        """Judge an import record: the XCom on success, a task failure on a failure state or a
+        quality-gate breach."""
+        done = settle(
+            raw_record,
+            success_states=self.success_states,
+            failure_states=self.failure_states,
+            gate=self.quality_gate,
+            hubspot_conn_id=self.hubspot_conn_id,
+            log=self.log,
+        )
+        return False if done is None else PokeReturnValue(is_done=True, xcom_value=done)
 
 
 __all__ = ["ImportState", "ImportStateSensor"]

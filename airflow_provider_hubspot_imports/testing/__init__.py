@@ -5,6 +5,21 @@
 """
 
 from airflow_provider_hubspot_imports.testing.emulator import HubSpotEmulator
-from airflow_provider_hubspot_imports.testing.model import DEFAULT_TOKEN, Fault, LoggedRequest, Step
+from airflow_provider_hubspot_imports.testing.model import (
+    DEFAULT_TOKEN,
+    Fault,
+    LoggedRequest,
+    Step,
+    UploadedFile,
+    make_errors,
+)
 
-__all__ = ["DEFAULT_TOKEN", "Fault", "HubSpotEmulator", "LoggedRequest", "Step"]
+__all__ = [
+    "DEFAULT_TOKEN",
+    "Fault",
+    "HubSpotEmulator",
+    "LoggedRequest",
+    "Step",
+    "UploadedFile",
+    "make_errors",
+]

@@ -10,12 +10,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_hubspot_imports.testing.model import (
-    ACTIVE_STATES,
     IMPORT_SCOPE,
     EmulatorModel,
     Fault,
     LoggedRequest,
+    UploadedFile,
+    iso_timestamp,
 )
+from airflow_provider_hubspot_imports.testing.multipart import FormPart
 
 _VERSION = r"(?:20\d\d-(?:03|09))"
 _ID = r"(?P<import_id>[^/]+)"
@@ -62,6 +64,7 @@ class Request:
     query: Mapping[str, list[str]]
     headers: Mapping[str, str]
     body: bytes
+    form: list[FormPart] | None = None  # a multipart body, read as it streamed in
 
     def header(self, name: str) -> str | None:
         lowered = name.lower()
@@ -83,7 +86,10 @@ class EmulatorApp:
         self.routes: list[tuple[str, re.Pattern[str], Handler, bool]] = []
         for root in (rf"/crm/imports/{_VERSION}", r"/crm/v3/imports"):
             self.route("GET", rf"{root}/?", self.list_imports)
+            self.route("POST", rf"{root}/?", self.start_import)
             self.route("GET", rf"{root}/{_ID}/?", self.get_import, per_import=True)
+            self.route("GET", rf"{root}/{_ID}/errors/?", self.import_errors)
+            self.route("POST", rf"{root}/{_ID}/cancel/?", self.cancel_import)
 
     def route(self, method: str, pattern: str, handler: Handler, *, per_import: bool = False) -> None:
         """Register `handler`; `per_import` routes serve that import's scripted faults first."""
@@ -225,23 +231,103 @@ class EmulatorApp:
         return Reply.json(200, record)
 
     def list_imports(self, request: Request, match: re.Match[str]) -> Reply:
-        try:
-            limit = max(1, min(500, int(request.param("limit") or 100)))
-            start = int(request.param("after") or 0)
-        except ValueError:
-            return hubspot_error(400, "VALIDATION_ERROR", "limit and after must be integers")
         with self.model.lock:
             active = [
-                emulated.record()
-                for _, emulated in sorted(self.model.imports.items())
-                if emulated.current_step().state in ACTIVE_STATES
+                emulated.record() for _, emulated in sorted(self.model.imports.items()) if emulated.is_active
             ]
-        page = active[start : start + limit]
-        body: dict[str, Any] = {"results": page}
-        if start + limit < len(active):
-            after = str(start + limit)
-            body["paging"] = {"next": {"after": after, "link": f"{request.path}?after={after}&limit={limit}"}}
-        return Reply.json(200, body)
+        return _page(request, active)
+
+    def import_errors(self, request: Request, match: re.Match[str]) -> Reply:
+        emulated, refused = self._find(match)
+        if refused:
+            return refused
+        assert emulated is not None
+        with self.model.lock:
+            items = [dict(error, sourceData=dict(error.get("sourceData") or {})) for error in emulated.errors]
+        for item in items:
+            if request.param("includeErrorMessage") == "false":
+                item.pop("errorMessage", None)
+            if request.param("includeRowData") != "true":
+                item["sourceData"].pop("rowData", None)
+        return _page(request, items)
+
+    def cancel_import(self, request: Request, match: re.Match[str]) -> Reply:
+        """HubSpot documents the answer's shape only; 400 for an import already finished is our choice."""
+        emulated, refused = self._find(match)
+        if refused:
+            return refused
+        assert emulated is not None
+        canceled = self.model.cancel(emulated.import_id)
+        if canceled is None:
+            state = emulated.current_step().state
+            return hubspot_error(
+                400, "VALIDATION_ERROR", f"Import {emulated.import_id} is {state} and cannot be canceled"
+            )
+        moment = iso_timestamp(canceled.cancel_requested_at or canceled.created_at)
+        return Reply.json(
+            200, {"status": "COMPLETE", "requestedAt": moment, "startedAt": moment, "completedAt": moment}
+        )
+
+    def start_import(self, request: Request, match: re.Match[str]) -> Reply:
+        with self.model.lock:
+            fault = self.model.start_faults.popleft() if self.model.start_faults else None
+        if fault is not None:
+            return Reply.from_fault(fault)
+        form = request.form or []
+        fields = {part.name: part for part in form if part.filename is None}
+        files = [part for part in form if part.filename is not None and part.name == "files"]
+        if "importRequest" not in fields or not files:
+            return hubspot_error(
+                400,
+                "VALIDATION_ERROR",
+                "A multipart body with an importRequest part and files parts is required",
+            )
+        try:
+            import_request = json.loads(fields["importRequest"].text)
+        except ValueError:
+            return hubspot_error(400, "VALIDATION_ERROR", "importRequest is not valid JSON")
+        described = {str(entry.get("fileName")) for entry in import_request.get("files") or []}
+        unknown = [part.filename for part in files if part.filename not in described]
+        if unknown:
+            return hubspot_error(
+                400, "VALIDATION_ERROR", f"Files {unknown} are not described in importRequest.files"
+            )
+        uploads = [
+            UploadedFile(str(part.filename), part.content_type, part.size, part.sha256, part.lines)
+            for part in files
+        ]
+        import_id = self.model.start_import(import_request, uploads)
+        with self.model.lock:
+            record = self.model.imports[import_id].record()
+        return Reply.json(200, record)
+
+    def _find(self, match: re.Match[str]) -> tuple[Any, Reply | None]:
+        import_id = _parse_id(match.group("import_id"))
+        if import_id is None:
+            return None, hubspot_error(
+                400,
+                "VALIDATION_ERROR",
+                f"Unable to parse import id {match.group('import_id')!r}: not an int64",
+            )
+        with self.model.lock:
+            emulated = self.model.imports.get(import_id)
+        if emulated is None:
+            return None, hubspot_error(404, "OBJECT_NOT_FOUND", f"Import {import_id} was not found")
+        return emulated, None
+
+
+def _page(request: Request, items: list[Any]) -> Reply:
+    """HubSpot's forward paging: `after` is an opaque cursor (here an offset), absent on the last page."""
+    try:
+        limit = max(1, min(500, int(request.param("limit") or 100)))
+        start = int(request.param("after") or 0)
+    except ValueError:
+        return hubspot_error(400, "VALIDATION_ERROR", "limit and after must be integers")
+    body: dict[str, Any] = {"results": items[start : start + limit]}
+    if start + limit < len(items):
+        after = str(start + limit)
+        body["paging"] = {"next": {"after": after, "link": f"{request.path}?after={after}&limit={limit}"}}
+    return Reply.json(200, body)
 
 
 def _parse_id(text: str | None) -> int | None:

@@ -18,22 +18,22 @@ def load_dagbag(folder: str | Path) -> Any:
     return DagBag(str(folder))
 
 
-def xcom_return_value(dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> Any:
-    """A task's `return_value` XCom as stored in the metadata database."""
+def xcom_return_value(
+    dag_id: str, run_id: str, task_id: str, map_index: int = -1, key: str = "return_value"
+) -> Any:
+    """A task's XCom (`return_value` unless told) as stored in the metadata database."""
     try:
         from airflow.models.xcom import XComModel
     except ImportError:  # Airflow 2.11
         from airflow.models.xcom import XCom
 
-        return XCom.get_one(
-            run_id=run_id, dag_id=dag_id, task_id=task_id, key="return_value", map_index=map_index
-        )
+        return XCom.get_one(run_id=run_id, dag_id=dag_id, task_id=task_id, key=key, map_index=map_index)
     from airflow.utils.session import create_session
 
     with create_session() as session:
         row = (
             session.query(XComModel)
-            .filter_by(dag_id=dag_id, run_id=run_id, task_id=task_id, key="return_value", map_index=map_index)
+            .filter_by(dag_id=dag_id, run_id=run_id, task_id=task_id, key=key, map_index=map_index)
             .one_or_none()
         )
         return None if row is None else XComModel.deserialize_value(row)

@@ -35,7 +35,9 @@ from airflow_provider_hubspot_imports.testing.model import (
     EmulatorModel,
     Fault,
     LoggedRequest,
+    UploadedFile,
 )
+from airflow_provider_hubspot_imports.testing.multipart import MultipartError, boundary_of, read_form
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -45,8 +47,19 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         parts = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        request = Request(self.command, parts.path, parse_qs(parts.query), dict(self.headers.items()), body)
+        boundary = boundary_of(self.headers.get("Content-Type"))
+        body, form = b"", None
+        if boundary and length:
+            try:
+                form = read_form(self.rfile.read, length, boundary)
+            except MultipartError:
+                self.close_connection = True
+                form = []
+        elif length:
+            body = self.rfile.read(length)
+        request = Request(
+            self.command, parts.path, parse_qs(parts.query), dict(self.headers.items()), body, form
+        )
         reply = self.server.app.handle(request)
         if reply.delay:
             time.sleep(reply.delay)
@@ -159,6 +172,28 @@ class HubSpotEmulator:
     def set_rate_limit(self, budget: int | None, window_seconds: float = 10.0) -> None:
         self.model.set_rate_limit(budget, window_seconds)
 
+    def set_start_lifecycle(self, lifecycle: Iterable[Any]) -> None:
+        """The lifecycle of imports started through the API from now on (default: STARTED, PROCESSING,
+        DONE)."""
+        steps = list(lifecycle)
+        if not steps:
+            raise ValueError("lifecycle needs at least one step, e.g. [('DONE',)]")
+        with self.model.lock:
+            self.model.start_lifecycle = steps
+
+    def add_start_faults(self, faults: Iterable[Fault | Mapping[str, Any]]) -> None:
+        """Answer the next starts (POSTs of new imports) with these faults, in order."""
+        with self.model.lock:
+            self.model.start_faults.extend(Fault.parse(fault) for fault in faults)
+
+    def add_errors(self, import_id: int, errors: Iterable[Mapping[str, Any]]) -> None:
+        with self.model.lock:
+            self.model.imports[import_id].errors.extend(dict(error) for error in errors)
+
+    def uploads(self, import_id: int) -> list[UploadedFile]:
+        with self.model.lock:
+            return list(self.model.imports[import_id].uploads)
+
     def record(self, import_id: int) -> dict[str, Any]:
         """What a GET of the import would serve now, without counting as a poll."""
         with self.model.lock:
@@ -171,6 +206,8 @@ class HubSpotEmulator:
         """Apply a scenario (the JSON of ``--scenario``); returns the ids of the imports it adds."""
         for token, scopes in (scenario.get("tokens") or {}).items():
             self.model.tokens[token] = frozenset(scopes)
+        if scenario.get("start_lifecycle"):
+            self.set_start_lifecycle(scenario["start_lifecycle"])
         limit = scenario.get("rate_limit")
         if limit:
             self.set_rate_limit(int(limit["budget"]), float(limit.get("window_seconds", 10.0)))
@@ -191,7 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--port", type=int, default=8765, help="port (0 picks a free one; default 8765)")
     parser.add_argument(
-        "--scenario", type=Path, help="JSON file: tokens, imports with lifecycles and faults, rate_limit"
+        "--scenario",
+        type=Path,
+        help="JSON file: tokens, imports with lifecycles, faults and errors, rate_limit, start_lifecycle",
     )
     parser.add_argument(
         "--token", action="append", help=f"accept this bearer token (default {DEFAULT_TOKEN})"

@@ -15,6 +15,8 @@ from typing import Any
 DEFAULT_TOKEN = "pat-na1-emulator-token"
 IMPORT_SCOPE = "crm.import"
 ACTIVE_STATES = ("STARTED", "PROCESSING", "DEFERRED")
+# What an import started through the API goes through, one GET per step, unless a test says otherwise.
+DEFAULT_START_LIFECYCLE = (("STARTED", 1), ("PROCESSING", 1), ("DONE",))
 
 
 def iso_timestamp(moment: datetime) -> str:
@@ -72,6 +74,13 @@ class EmulatedImport:
     faults: deque[Fault] = field(default_factory=deque)
     polls: int = 0
     forced_state: str | None = None
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    uploads: list[UploadedFile] = field(default_factory=list)
+    cancel_requested_at: datetime | None = None
+
+    @property
+    def is_active(self) -> bool:
+        return self.current_step().state in ACTIVE_STATES
 
     def current_step(self) -> Step:
         if self.forced_state is not None:
@@ -106,6 +115,47 @@ class EmulatedImport:
         }
         record.update(self.fields)
         return record
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """What the emulator kept of an uploaded file: enough to check it arrived whole."""
+
+    filename: str
+    content_type: str | None
+    size: int
+    sha256: str
+    lines: int
+
+
+def make_errors(
+    count: int,
+    *,
+    error_type: str = "INVALID_EMAIL",
+    first_line: int = 2,
+    file_id: int = 101,
+    created_at: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """`count` error items shaped like HubSpot's errors endpoint serves them."""
+    epoch_ms = int((created_at or datetime.now(timezone.utc)).timestamp() * 1000)
+    items = []
+    for index in range(count):
+        line = first_line + index
+        value = f"not-an-email-{line}" if error_type == "INVALID_EMAIL" else f"bad-value-{line}"
+        items.append(
+            {
+                "id": f"{file_id}-{line}",
+                "createdAt": epoch_ms,
+                "errorType": error_type,
+                "errorMessage": f"{value!r} is not a valid {'email' if 'EMAIL' in error_type else 'value'}",
+                "invalidValue": value,
+                "knownColumnNumber": 1,
+                "objectType": "CONTACT",
+                "objectTypeId": "0-1",
+                "sourceData": {"fileId": file_id, "lineNumber": line, "rowData": [value, f"Row {line}"]},
+            }
+        )
+    return items
 
 
 class RateLimiter:
@@ -157,6 +207,8 @@ class EmulatorModel:
         }
         self.log: list[LoggedRequest] = []
         self.rate_limiter: RateLimiter | None = None
+        self.start_lifecycle: list[Any] = list(DEFAULT_START_LIFECYCLE)
+        self.start_faults: deque[Fault] = deque()  # served to POSTs that start imports, in order
         self._ids = itertools.count(1_000_000_001)
 
     def add_import(
@@ -166,6 +218,8 @@ class EmulatorModel:
         *,
         counters: Mapping[str, int] | None = None,
         faults: Iterable[Fault | Mapping[str, Any]] = (),
+        errors: Iterable[Mapping[str, Any]] = (),
+        uploads: Iterable[UploadedFile] = (),
         **fields: Any,
     ) -> int:
         """Add an import; returns its id. `fields` are merged into the served record as given."""
@@ -185,8 +239,38 @@ class EmulatorModel:
                 fields=dict(fields),
                 created_at=datetime.now(timezone.utc).replace(microsecond=0),
                 faults=deque(Fault.parse(fault) for fault in faults),
+                errors=[dict(error) for error in errors],
+                uploads=list(uploads),
             )
             return number
+
+    def start_import(self, import_request: Mapping[str, Any], uploads: list[UploadedFile]) -> int:
+        """An import started through the API: rows counted from the files, the start lifecycle ahead."""
+        header_rows = {
+            str(entry.get("fileName")): 1 if (entry.get("fileImportPage") or {}).get("hasHeader", True) else 0
+            for entry in import_request.get("files") or []
+            if isinstance(entry, Mapping)
+        }
+        rows = sum(max(0, upload.lines - header_rows.get(upload.filename, 1)) for upload in uploads)
+        name = str(import_request.get("name") or "API import")
+        return self.add_import(
+            None,
+            self.start_lifecycle,
+            counters={"TOTAL_ROWS": rows, "CREATED_OBJECTS": rows},
+            uploads=uploads,
+            importName=name,
+            importRequestJson=dict(import_request),
+        )
+
+    def cancel(self, import_id: int) -> EmulatedImport | None:
+        """Cancel an active import (it is CANCELED from now on); None when it is not active."""
+        with self.lock:
+            emulated = self.imports[import_id]
+            if not emulated.is_active:
+                return None
+            emulated.forced_state = "CANCELED"
+            emulated.cancel_requested_at = datetime.now(timezone.utc)
+            return emulated
 
     def add_faults(self, import_id: int, faults: Iterable[Fault | Mapping[str, Any]]) -> None:
         with self.lock:

@@ -1,0 +1,55 @@
+"""What Airflow sees of the workflow pieces: provider info, extra links, parse-time imports."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from airflow_provider_hubspot_imports import get_provider_info
+from airflow_provider_hubspot_imports.links import HubSpotImportLink
+from airflow_provider_hubspot_imports.operators.imports import (
+    HubSpotCancelImportOperator,
+    HubSpotGetImportOperator,
+    HubSpotStartImportOperator,
+)
+from airflow_provider_hubspot_imports.sensors.imports import ImportStateSensor
+
+
+def test_the_link_is_registered_and_on_every_task_class():
+    assert get_provider_info()["extra-links"] == ["airflow_provider_hubspot_imports.links.HubSpotImportLink"]
+    for cls in (
+        ImportStateSensor,
+        HubSpotGetImportOperator,
+        HubSpotCancelImportOperator,
+        HubSpotStartImportOperator,
+    ):
+        assert [link.name for link in cls.operator_extra_links] == ["HubSpot import"]
+    assert HubSpotImportLink().xcom_key == "_link_HubSpotImportLink"
+
+
+def test_dag_files_do_not_import_requests_or_the_hook():
+    code = (
+        "import sys\n"
+        "import airflow_provider_hubspot_imports.operators.imports\n"
+        "import airflow_provider_hubspot_imports.sensors.imports\n"
+        "heavy = ('requests', 'airflow_provider_hubspot_imports.hooks.hubspot')\n"
+        "print(sorted(name for name in heavy if name in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"max_error_ratio": 5}, "max_error_ratio is 5"),
+        ({"max_error_rows": -1}, "max_error_rows is -1"),
+    ],
+)
+def test_bad_gate_limits_are_refused_when_the_dag_is_parsed(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ImportStateSensor(task_id="wait", import_id="1", **kwargs)
+    with pytest.raises(ValueError, match=message):
+        HubSpotStartImportOperator(task_id="start", import_request={}, files=[], **kwargs)
