@@ -206,7 +206,10 @@ def test_unreachable_host_is_a_connection_error(monkeypatch):
         password="pat-na1-x",
         extra={"max_retries": 1, "retry_backoff_seconds": 0.01},
     )
-    with pytest.raises(HubSpotConnectionError, match=re.escape("could not connect to http://127.0.0.1:9, so nothing was sent")):
+    with pytest.raises(
+        HubSpotConnectionError,
+        match=re.escape("could not connect to http://127.0.0.1:9, so nothing was sent"),
+    ):
         HubSpotHook("nowhere").get_import(1)
 
 

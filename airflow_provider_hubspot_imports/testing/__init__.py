@@ -4,7 +4,10 @@
 ``python -m airflow_provider_hubspot_imports.testing.emulator`` runs it as a server.
 """
 
-from airflow_provider_hubspot_imports.testing.emulator import HubSpotEmulator
+from __future__ import annotations
+
+from typing import Any
+
 from airflow_provider_hubspot_imports.testing.model import (
     DEFAULT_TOKEN,
     Fault,
@@ -13,6 +16,16 @@ from airflow_provider_hubspot_imports.testing.model import (
     UploadedFile,
     make_errors,
 )
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use, so `python -m ...testing.emulator` does not import its module twice.
+    if name == "HubSpotEmulator":
+        from airflow_provider_hubspot_imports.testing.emulator import HubSpotEmulator
+
+        return HubSpotEmulator
+    raise AttributeError(name)
+
 
 __all__ = [
     "DEFAULT_TOKEN",
