@@ -143,3 +143,13 @@ def test_delay_and_drop_faults(hubspot_emulator):
     started = time.monotonic()
     assert get(hubspot_emulator, f"/crm/imports/2026-03/{import_id}").status_code == 503
     assert time.monotonic() - started >= 0.3
+
+
+def test_faults_can_wait_for_earlier_polls(hubspot_emulator):
+    import_id = hubspot_emulator.add_import(
+        lifecycle=[("PROCESSING", 1), ("DONE",)], faults=[{"status": 502}], faults_after_polls=1
+    )
+    statuses = [get(hubspot_emulator, f"/crm/imports/2026-03/{import_id}").status_code for _ in range(3)]
+    assert statuses == [200, 502, 200]
+    served = [e.response_json()["state"] for e in hubspot_emulator.requests(import_id) if e.status == 200]
+    assert served == ["PROCESSING", "DONE"]

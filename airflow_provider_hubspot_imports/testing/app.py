@@ -210,7 +210,9 @@ class EmulatorApp:
     def _next_fault(self, import_id: int) -> Fault | None:
         with self.model.lock:
             emulated = self.model.imports.get(import_id)
-            return emulated.faults.popleft() if emulated is not None and emulated.faults else None
+            if emulated is None or not emulated.faults or emulated.polls < emulated.faults_after_polls:
+                return None
+            return emulated.faults.popleft()
 
     # ---- handlers ----------------------------------------------------------------------------
 

@@ -72,6 +72,7 @@ class EmulatedImport:
     fields: dict[str, Any]
     created_at: datetime
     faults: deque[Fault] = field(default_factory=deque)
+    faults_after_polls: int = 0  # serve the faults only once this many GETs have been answered
     polls: int = 0
     forced_state: str | None = None
     errors: list[dict[str, Any]] = field(default_factory=list)
@@ -218,11 +219,16 @@ class EmulatorModel:
         *,
         counters: Mapping[str, int] | None = None,
         faults: Iterable[Fault | Mapping[str, Any]] = (),
+        faults_after_polls: int = 0,
         errors: Iterable[Mapping[str, Any]] = (),
         uploads: Iterable[UploadedFile] = (),
         **fields: Any,
     ) -> int:
-        """Add an import; returns its id. `fields` are merged into the served record as given."""
+        """Add an import; returns its id. `fields` are merged into the served record as given.
+
+        `faults` are answered, one per request, before the lifecycle goes on; with
+        `faults_after_polls=N` they start only after N GETs of the import were answered normally.
+        """
         with self.lock:
             number = import_id if import_id is not None else next(self._ids)
             while import_id is None and number in self.imports:
@@ -239,6 +245,7 @@ class EmulatorModel:
                 fields=dict(fields),
                 created_at=datetime.now(timezone.utc).replace(microsecond=0),
                 faults=deque(Fault.parse(fault) for fault in faults),
+                faults_after_polls=faults_after_polls,
                 errors=[dict(error) for error in errors],
                 uploads=list(uploads),
             )
