@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 try:  # Airflow 3
     from airflow.sdk import BaseHook, BaseOperator, BaseOperatorLink, BaseSensorOperator, PokeReturnValue
@@ -30,9 +30,8 @@ def mask_secret(secret: str | None) -> None:
     """Register a secret with Airflow's masker so that no task log line ever shows it."""
     if not secret:
         return
-    masker: Any
     try:
-        from airflow.sdk.log import mask_secret as masker
+        from airflow.sdk.log import mask_secret as masker  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         from airflow.utils.log.secrets_masker import mask_secret as masker  # type: ignore[no-redef,attr-defined]
     masker(secret)

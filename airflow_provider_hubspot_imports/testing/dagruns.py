@@ -14,14 +14,14 @@ def load_dagbag(folder: str | Path) -> Any:
     except ImportError:  # Airflow 2.11
         from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
     if "include_examples" in inspect.signature(DagBag.__init__).parameters:
-        return DagBag(dag_folder=str(folder), include_examples=False)
+        return DagBag(dag_folder=str(folder), include_examples=False)  # type: ignore[call-arg,unused-ignore]
     return DagBag(str(folder))
 
 
 def xcom_return_value(dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> Any:
     """A task's `return_value` XCom as stored in the metadata database."""
     try:
-        from airflow.models.xcom import XComModel
+        from airflow.models.xcom import XComModel  # type: ignore[attr-defined,unused-ignore]
     except ImportError:  # Airflow 2.11
         from airflow.models.xcom import XCom
 
