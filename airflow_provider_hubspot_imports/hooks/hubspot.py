@@ -12,28 +12,39 @@ from tenacity import Retrying
 from airflow_provider_hubspot_imports._compat import BaseHook, mask_secret
 from airflow_provider_hubspot_imports.core import protocol
 from airflow_provider_hubspot_imports.core.ids import validate_import_id
+from airflow_provider_hubspot_imports.core.oauth import AccessTokens, is_expired_token_error
 from airflow_provider_hubspot_imports.core.protocol import ApiRequest
 from airflow_provider_hubspot_imports.core.redact import redact
 from airflow_provider_hubspot_imports.core.retry import RetryPolicy, tenacity_arguments
 from airflow_provider_hubspot_imports.core.settings import (
     CONN_TYPE,
+    OAUTH_EXTRAS,
     HubSpotSettings,
     settings_from_connection_fields,
     validate_timeout,
 )
-from airflow_provider_hubspot_imports.errors import HubSpotConnectionError, HubSpotError
+from airflow_provider_hubspot_imports.errors import HubSpotAuthError, HubSpotConnectionError, HubSpotError
 from airflow_provider_hubspot_imports.models import ImportRecord
+
+# `test_connection` answers a person waiting on a button: a few retries, a short budget.
+TEST_MAX_RETRIES = 2
+TEST_MAX_SECONDS = 20.0
 
 
 def settings_for_connection(conn: Any, conn_id: str) -> HubSpotSettings:
     """Validated settings from an Airflow `Connection`; registers the token with the secrets masker."""
     mask_secret(conn.password)
+    extras = conn.extra_dejson
+    for name in OAUTH_EXTRAS:
+        for key in (name, f"extra__{CONN_TYPE}__{name}"):
+            if name != "client_id" and isinstance(extras.get(key), str):
+                mask_secret(extras[key])
     return settings_from_connection_fields(
         conn_id=conn_id,
         host=conn.host,
         port=conn.port,
         password=conn.password,
-        extras=conn.extra_dejson,
+        extras=extras,
     )
 
 
@@ -95,16 +106,42 @@ class HubSpotHook(BaseHook):
         return RetryPolicy.from_settings(self.settings)
 
     @cached_property
+    def tokens(self) -> AccessTokens:
+        """The bearer token to send: the connection's token, or OAuth access tokens kept fresh."""
+        return AccessTokens(self.settings)
+
+    @cached_property
     def session(self) -> requests.Session:
         session = requests.Session()
         session.headers.update(protocol.base_headers())
-        session.headers.update(protocol.auth_header(self.settings.token))
+        token = self.tokens.current()
+        if token:
+            session.headers.update(protocol.auth_header(token))
         session.verify = self.settings.verify
         return session
 
     def get_conn(self) -> requests.Session:
-        """The authenticated `requests.Session` this hook uses."""
+        """The authenticated `requests.Session` this hook uses (with a fresh OAuth access token)."""
+        self._authorize(self.retry_policy)
         return self.session
+
+    def _authorize(self, policy: RetryPolicy) -> str:
+        """The bearer token to send now, fetching an OAuth access token when none is fresh;
+        the session's Authorization header always follows it."""
+        token = self.tokens.current()
+        if token is None:
+            request = self.tokens.refresh_request()
+            fetched = self._call(request, lambda _request, data: data, policy, raw=True)
+            token = fetched.access_token
+            mask_secret(token)
+            mask_secret(fetched.refresh_token)
+            self.log.info(
+                "Connection '%s': fetched an OAuth access token valid for %g s.",
+                self.hubspot_conn_id,
+                fetched.expires_in,
+            )
+        self.session.headers.update(protocol.auth_header(token))
+        return token
 
     def close(self) -> None:
         if "session" in self.__dict__:
@@ -113,15 +150,21 @@ class HubSpotHook(BaseHook):
 
     # ---- transport ---------------------------------------------------------------------------
 
-    def _send_once(self, request: ApiRequest, started_at: float) -> Any:
+    def _send_once(
+        self, request: ApiRequest, started_at: float, policy: RetryPolicy | None = None, raw: bool = False
+    ) -> Any:
+        """One attempt. `raw`: the OAuth token endpoint, whose answer `tokens` reads itself."""
         settings = self.settings
+        policy = policy or self.retry_policy
         try:
             response = self.session.request(
                 request.method,
                 request.url,
                 params=request.params or None,
                 json=request.json_body,
-                timeout=self.retry_policy.attempt_timeout(settings.timeout, started_at),
+                data=request.form_body,
+                headers=None if request.bearer else {"Authorization": None},
+                timeout=policy.attempt_timeout(settings.timeout, started_at),
             )
         except requests.Timeout as exc:
             raise HubSpotConnectionError(
@@ -131,27 +174,46 @@ class HubSpotHook(BaseHook):
         except requests.RequestException as exc:
             raise HubSpotConnectionError(
                 f"{request.describe}: could not reach {settings.base_url} ({type(exc).__name__}: "
-                f"{redact(str(exc), settings.secrets)})."
+                f"{redact(str(exc), self.tokens.secrets)})."
             ) from None
+        if raw:
+            return self.tokens.accept(request, response.status_code, response.headers, response.content)
         return protocol.read_json(
             request,
             response.status_code,
             response.headers,
             response.content,
-            settings.secrets,
+            self.tokens.secrets,
             self.hubspot_conn_id,
         )
 
     def call(self, request: ApiRequest, parse: Any = None) -> Any:
         """Send `request` under the retry policy; `parse` turns the JSON into the result.
 
-        A parse failure (a 200 that is not an import record) is retried like a bad answer.
+        A parse failure (a 200 that is not an import record) is retried like a bad answer. With
+        OAuth, a 401 EXPIRED_AUTHENTICATION refreshes the access token once and sends again.
         """
+        return self._call_authorized(request, parse, self.retry_policy)
+
+    def _call_authorized(self, request: ApiRequest, parse: Any, policy: RetryPolicy) -> Any:
+        token = self._authorize(policy) if request.bearer else None
+        try:
+            return self._call(request, parse, policy)
+        except HubSpotAuthError as exc:
+            if token is None or not is_expired_token_error(exc) or not self.tokens.invalidate(token):
+                raise
+            self.log.warning(
+                "%s: HubSpot says the access token expired; refreshing it once.", request.describe
+            )
+            self._authorize(policy)
+            return self._call(request, parse, policy)
+
+    def _call(self, request: ApiRequest, parse: Any, policy: RetryPolicy, raw: bool = False) -> Any:
         started_at = time.monotonic()
-        retrying = Retrying(**tenacity_arguments(self.retry_policy, self.log, request.describe))
+        retrying = Retrying(**tenacity_arguments(policy, self.log, request.describe))
         for attempt in retrying:
             with attempt:
-                data = self._send_once(request, started_at)
+                data = self._send_once(request, started_at, policy, raw)
                 return parse(request, data) if parse else data
         raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
 
@@ -164,15 +226,23 @@ class HubSpotHook(BaseHook):
         return self.call(request, protocol.parse_import_record)
 
     def test_connection(self) -> tuple[bool, str]:
-        """For the UI's Test button: never raises, never shows a secret."""
+        """For the UI's Test button and ``airflow connections test``: one cheap call that needs
+        ``crm.import``, with few retries so the answer comes quickly. Never raises, never shows a secret.
+        """
         try:
-            request = protocol.list_imports_request(self.settings, limit=1)
-            self.call(request)
+            settings = self.settings
+            policy = RetryPolicy(
+                max_retries=min(settings.max_retries, TEST_MAX_RETRIES),
+                max_seconds=min(settings.retry_max_seconds, TEST_MAX_SECONDS),
+                backoff_seconds=settings.retry_backoff_seconds,
+            )
+            self._call_authorized(protocol.list_imports_request(settings, limit=1), None, policy)
         except HubSpotError as exc:
-            return False, str(exc)
+            return False, redact(str(exc), self._known_secrets())
         except Exception as exc:
             return False, f"{type(exc).__name__}: {redact(str(exc), self._known_secrets())}"
-        return True, f"Connected to {self.settings.base_url}: the token may read imports (crm.import)."
+        how = "an OAuth access token (refresh-token grant)" if settings.oauth else "its access token"
+        return True, f"Connected to {settings.base_url} with {how}: it may read imports (crm.import)."
 
     def _known_secrets(self) -> tuple[str, ...]:
-        return self.settings.secrets if "settings" in self.__dict__ else ()
+        return self.tokens.secrets if "settings" in self.__dict__ else ()

@@ -157,6 +157,9 @@ class EmulatorModel:
         }
         self.log: list[LoggedRequest] = []
         self.rate_limiter: RateLimiter | None = None
+        from airflow_provider_hubspot_imports.testing.oauth import OAuthState
+
+        self.oauth = OAuthState()
         self._ids = itertools.count(1_000_000_001)
 
     def add_import(
