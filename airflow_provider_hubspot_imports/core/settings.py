@@ -289,6 +289,12 @@ def validate_credentials(
     for name in ("client_secret", "refresh_token"):
         validate_token(values[name], conn_id, what=f"OAuth extra '{name}'")
     token_path = str(_extra(extras, "token_path") or DEFAULT_TOKEN_PATH).strip()
+    if token_path == "***":
+        raise HubSpotInputError(
+            f"Extra 'token_path' of {where} is '***': Airflow masks extras whose name contains 'token' "
+            f"when it shows them, and a form saved that mask. Set token_path again (or clear it for "
+            f"'{DEFAULT_TOKEN_PATH}')."
+        )
     if not _TOKEN_PATH.match(token_path):
         raise HubSpotInputError(
             f"Extra 'token_path' of {where} is {token_path!r}. Use the path of HubSpot's token "

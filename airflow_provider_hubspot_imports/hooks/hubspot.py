@@ -90,6 +90,19 @@ class HubSpotHook(BaseHook):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(hubspot_conn_id={self.hubspot_conn_id!r})"
 
+    # Airflow 2.x and 3.0-3.1 build the connection form from these; 3.2+ reads `conn-fields`.
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        from airflow_provider_hubspot_imports.connection_form import legacy_form_widgets
+
+        return legacy_form_widgets()
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        from airflow_provider_hubspot_imports.connection_form import legacy_field_behaviour
+
+        return legacy_field_behaviour()
+
     @cached_property
     def settings(self) -> HubSpotSettings:
         """The connection's validated settings, looked up once per hook."""
