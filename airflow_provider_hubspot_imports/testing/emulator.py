@@ -184,9 +184,9 @@ class HubSpotEmulator:
         oauth.add_app(self.model, client_id, client_secret, refresh_token, scopes=scopes, lifetime=lifetime)
         return {"client_id": client_id, "client_secret": client_secret, "refresh_token": refresh_token}
 
-    def expire_access_tokens(self) -> None:
-        """Answer 401 EXPIRED_AUTHENTICATION to every access token issued so far."""
-        oauth.expire_all(self.model)
+    def expire_access_tokens(self, *tokens: str) -> None:
+        """Answer 401 EXPIRED_AUTHENTICATION to these tokens (default: every access token issued so far)."""
+        oauth.expire(self.model, tokens)
 
     def add_token_faults(self, faults: Iterable[Fault | Mapping[str, Any]]) -> None:
         """Serve these answers from the token endpoint before any real grant (e.g. a 429)."""

@@ -52,11 +52,11 @@ def add_app(
         app.refresh_tokens[refresh_token] = frozenset(scopes)
 
 
-def expire_all(model: EmulatorModel) -> None:
-    """Every access token issued so far is expired from now on (as if 30 minutes had passed)."""
+def expire(model: EmulatorModel, tokens: Iterable[str] = ()) -> None:
+    """These tokens (default: every access token issued so far) are expired from now on."""
     with model.lock:
         now = model.now()
-        for token in model.oauth.expiry:
+        for token in list(tokens) or list(model.oauth.expiry):
             model.oauth.expiry[token] = now
 
 
