@@ -6,6 +6,7 @@ shares one migrated database (the first `dag.test()` in a process pays Airflow's
 
 from __future__ import annotations
 
+import base64
 import os
 import tempfile
 from pathlib import Path
@@ -19,6 +20,10 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__DATABASE__LOAD_DEFAULT_CONNECTIONS"] = "False"
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME / 'airflow.db'}"
 os.environ.pop("AIRFLOW_CONN_HUBSPOT_DEFAULT", None)
+# One Fernet key for this process and the `airflow` CLI subprocesses, so either can read what the
+# other stored; SimpleAuthManager's JWTs need a secret too.
+os.environ["AIRFLOW__CORE__FERNET_KEY"] = base64.urlsafe_b64encode(os.urandom(32)).decode()
+os.environ["AIRFLOW__API_AUTH__JWT_SECRET"] = base64.urlsafe_b64encode(os.urandom(16)).decode()
 
 import pytest  # noqa: E402
 

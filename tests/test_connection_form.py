@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import sys
 import types
 from typing import Any
@@ -33,7 +32,6 @@ def api_client(airflow_db, monkeypatch: pytest.MonkeyPatch) -> Any:
     from fastapi.testclient import TestClient
 
     monkeypatch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS", "True")
-    monkeypatch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", secrets.token_hex(16))
     monkeypatch.setenv(
         "AIRFLOW__CORE__AUTH_MANAGER",
         "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
