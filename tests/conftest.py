@@ -23,7 +23,7 @@ os.environ.pop("AIRFLOW_CONN_HUBSPOT_DEFAULT", None)
 # One Fernet key for this process and the `airflow` CLI subprocesses, so either can read what the
 # other stored; SimpleAuthManager's JWTs need a secret too.
 os.environ["AIRFLOW__CORE__FERNET_KEY"] = base64.urlsafe_b64encode(os.urandom(32)).decode()
-os.environ["AIRFLOW__API_AUTH__JWT_SECRET"] = base64.urlsafe_b64encode(os.urandom(16)).decode()
+os.environ["AIRFLOW__API_AUTH__JWT_SECRET"] = base64.urlsafe_b64encode(os.urandom(48)).decode()
 
 import pytest  # noqa: E402
 
