@@ -6,16 +6,19 @@ from typing import TYPE_CHECKING
 
 try:  # Airflow 3
     from airflow.sdk import BaseHook, BaseOperator, BaseOperatorLink, BaseSensorOperator, PokeReturnValue
-    from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
 
     AIRFLOW_V3 = True
 except ImportError:  # Airflow 2.11
-    from airflow.exceptions import AirflowFailException, AirflowSensorTimeout  # type: ignore[no-redef,attr-defined]
     from airflow.hooks.base import BaseHook  # type: ignore[no-redef,attr-defined]
     from airflow.models import BaseOperator, BaseOperatorLink  # type: ignore[no-redef,attr-defined]
     from airflow.sensors.base import BaseSensorOperator, PokeReturnValue  # type: ignore[no-redef,attr-defined]
 
     AIRFLOW_V3 = False
+
+try:  # Airflow 3.2+
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout  # type: ignore[attr-defined,unused-ignore]
+except ImportError:  # Airflow 2.11 to 3.1
+    from airflow.exceptions import AirflowFailException, AirflowSensorTimeout  # type: ignore[no-redef,attr-defined,unused-ignore]
 
 if TYPE_CHECKING:
     try:
