@@ -71,13 +71,15 @@ EXTRA_FIELDS: dict[str, tuple[str, dict[str, Any], str]] = {
     ),
 }
 
-# The port is part of the base URL; schema and login mean nothing to HubSpot. `extra` stays visible
-# for the rarer extras (ca_bundle, retry_backoff_seconds).
-HIDDEN_FIELDS = ["schema", "login", "port"]
+# Schema and login mean nothing to HubSpot. The port stays: Airflow 3.3's Test button (in the
+# connection list) sends 0 for an empty port and then refuses to test a connection stored without
+# one. `extra` stays visible for the rarer extras (ca_bundle, retry_backoff_seconds).
+HIDDEN_FIELDS = ["schema", "login"]
 RELABELING = {"password": "Access token", "host": "API base URL"}
 PLACEHOLDERS = {
     "host": DEFAULT_BASE_URL,
     "password": "pat-na1-... (service key or private app token with the crm.import scope)",
+    "port": "443 (optional: the port of the base URL)",
 }
 
 CONNECTION_TYPE_INFO: dict[str, Any] = {

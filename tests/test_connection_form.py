@@ -62,7 +62,7 @@ def test_airflow2_field_behaviour_matches_the_declaration():
         "relabeling": declared["relabeling"],
         "placeholders": declared["placeholders"],
     }
-    assert behaviour["hidden_fields"] == ["schema", "login", "port"]
+    assert behaviour["hidden_fields"] == ["schema", "login"]
 
 
 class _Field:
@@ -174,8 +174,13 @@ def test_api_server_serves_the_hubspot_form(api_client: Any):
     assert standard["password"]["title"] == "Access token"
     assert standard["password"]["hidden"] is False
     assert standard["password"]["placeholder"].startswith("pat-na1-...")
-    for hidden in ("url_schema", "login", "port"):
+    for hidden in ("url_schema", "login"):
         assert standard[hidden]["hidden"] is True, hidden
+    assert standard["port"] == {
+        "hidden": False,
+        "title": None,
+        "placeholder": "443 (optional: the port of the base URL)",
+    }
 
     extra = meta["extra_fields"]
     assert list(extra) == list(LABELS)
@@ -217,3 +222,28 @@ def test_api_server_test_button(good: bool, api_client: Any, hubspot_emulator, m
     assert [(entry.path, entry.status) for entry in hubspot_emulator.requests()] == [
         ("/crm/v3/imports", 200 if good else 401)
     ]
+
+
+def test_api_server_test_button_of_a_saved_connection(api_client: Any, hubspot_emulator):
+    """The list's Test button posts the stored connection with the masked password ("***") and
+    `Number(port)`; the API server fills the secret back in from the stored connection."""
+    body = {
+        "connection_id": "hubspot_saved",
+        "conn_type": "hubspot",
+        "host": hubspot_emulator.base_url,
+        "port": hubspot_emulator.port,
+        "password": hubspot_emulator.token,
+    }
+    assert api_client.post("/api/v2/connections", json=body).status_code == 201
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AIRFLOW__CORE__TEST_CONNECTION", "Enabled")
+        response = api_client.post(
+            "/api/v2/connections/test", json={**body, "password": "***", "extra": "{}"}
+        )
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "status": True,
+        "message": f"Connected to {hubspot_emulator.base_url} with its access token: it may read imports "
+        f"(crm.import).",
+    }

@@ -167,3 +167,11 @@ def test_airflow_connections_test_cli(good: bool, airflow_db, hubspot_emulator: 
         assert "HTTP 401 INVALID_AUTHENTICATION" in output
         assert token not in output
     assert [entry.status for entry in hubspot_emulator.requests()] == [200 if good else 401]
+
+
+def test_port_zero_from_the_ui_means_no_port(hubspot_emulator, monkeypatch):
+    """Airflow 3's UI sends 0 for an empty port field."""
+    use(monkeypatch, {"host": hubspot_emulator.base_url, "port": 0, "password": hubspot_emulator.token})
+    hook = HubSpotHook()
+    assert hook.test_connection()[0] is True
+    assert hook.settings.base_url == hubspot_emulator.base_url

@@ -143,6 +143,7 @@ def parse_base_url(host: str | None, port: int | None, conn_id: str | None = Non
     cross a network in clear text.
     """
     where = _fix(conn_id)
+    port = port or None  # Airflow 3's UI sends 0 for an empty port field
     text = (host or "").strip()
     if not text:
         text = DEFAULT_BASE_URL
