@@ -221,18 +221,24 @@ def test_token_request_is_form_encoded_and_carries_no_bearer(oauth_hubspot: HubS
         return original(request)
 
     oauth_hubspot.app._oauth_token = spy  # type: ignore[method-assign]
-    HubSpotHook().get_import(oauth_hubspot.add_import(lifecycle=[("DONE",)]))
+    hook = HubSpotHook()
+    import_id = oauth_hubspot.add_import(lifecycle=[("DONE",)])
+    hook.get_import(import_id)
+    oauth_hubspot.expire_access_tokens()
+    hook.get_import(import_id)  # the second grant is sent while the session holds a bearer token
 
-    [(authorization, content_type, body)] = seen
-    assert authorization is None
-    assert content_type == "application/x-www-form-urlencoded"
-    form = {key: values[0] for key, values in parse_qs(body.decode()).items()}
-    assert form == {
-        "grant_type": "refresh_token",
-        "client_id": "emulator-client-id",
-        "client_secret": SECRET,
-        "refresh_token": REFRESH,
-    }
+    assert hook.session.headers["Authorization"].startswith("Bearer emu-access-")
+    assert len(seen) == 2
+    for authorization, content_type, body in seen:
+        assert authorization is None
+        assert content_type == "application/x-www-form-urlencoded"
+        form = {key: values[0] for key, values in parse_qs(body.decode()).items()}
+        assert form == {
+            "grant_type": "refresh_token",
+            "client_id": "emulator-client-id",
+            "client_secret": SECRET,
+            "refresh_token": REFRESH,
+        }
 
 
 def test_hook_refreshes_before_expiry(oauth_hubspot: HubSpotEmulator):

@@ -144,7 +144,7 @@ class HubSpotHook(BaseHook):
         token = self.tokens.current()
         if token is None:
             request = self.tokens.refresh_request()
-            fetched = self._call(request, lambda _request, data: data, policy, raw=True)
+            fetched = self._call(request, None, policy, raw=True)
             token = fetched.access_token
             mask_secret(token)
             mask_secret(fetched.refresh_token)
