@@ -287,8 +287,9 @@ def test_a_second_expired_answer_is_not_refreshed_again(oauth_hubspot: HubSpotEm
         return reply
 
     oauth_hubspot.app._oauth_token = grant_then_expire  # type: ignore[method-assign]
-    with pytest.raises(HubSpotAuthError, match="HTTP 401 EXPIRED_AUTHENTICATION"):
+    with pytest.raises(HubSpotAuthError, match="HTTP 401 EXPIRED_AUTHENTICATION") as caught:
         hook.get_import(import_id)
+    assert "The connection uses OAuth" in str(caught.value)
     assert oauth_hubspot.token_grants == 2  # one refresh only
 
 
@@ -338,3 +339,35 @@ def test_every_oauth_secret_is_registered_with_the_masker(oauth_hubspot, monkeyp
     hook.get_import(oauth_hubspot.add_import(lifecycle=[("DONE",)]))
 
     assert {SECRET, REFRESH, hook.tokens.current()} <= set(masked)
+
+
+def test_a_revoked_access_token_points_at_the_app_install_not_the_password(oauth_hubspot: HubSpotEmulator):
+    import_id = oauth_hubspot.add_import(lifecycle=[("DONE",)])
+    hook = HubSpotHook()
+    hook.get_import(import_id)
+    del oauth_hubspot.model.tokens[hook.tokens.current() or ""]  # uninstalled: HubSpot forgets it
+
+    with pytest.raises(HubSpotAuthError) as caught:
+        hook.get_import(import_id)
+
+    message = str(caught.value)
+    assert "HTTP 401 INVALID_AUTHENTICATION" in message
+    assert "The connection uses OAuth: the access token came from its refresh token" in message
+    assert "password field" not in message
+    assert oauth_hubspot.token_grants == 1  # only an expiry is worth a refresh
+
+
+def test_test_connection_with_oauth(oauth_hubspot: HubSpotEmulator):
+    ok, message = HubSpotHook().test_connection()
+
+    assert ok is True
+    assert message == (
+        f"Connected to {oauth_hubspot.base_url} with an OAuth access token (refresh-token grant): "
+        f"it may read imports (crm.import)."
+    )
+    assert [path for path, _ in paths(oauth_hubspot)] == ["/oauth/v1/token", "/crm/imports/2026-03"]
+
+
+def test_a_masked_token_path_saved_by_a_form_is_refused_with_the_reason():
+    with pytest.raises(ValueError, match=r"is '\*\*\*': Airflow masks extras whose name contains 'token'"):
+        oauth_settings(token_path="***")

@@ -109,6 +109,23 @@ def parse_token_response(
     return AccessToken(token, expires_in, refresh if isinstance(refresh, str) and refresh else None)
 
 
+_STATIC_TOKEN_FIX = "Put a valid private-app token or service key (scope crm.import) in its password field."
+_OAUTH_FIX = (
+    "The connection uses OAuth: the access token came from its refresh token, so check that the app "
+    "is still installed in the account (reinstall it and store the new refresh token if not)."
+)
+
+
+def explain_for_oauth(error: HubSpotAuthError) -> HubSpotAuthError:
+    """A 401 on an OAuth connection: point at the app's install instead of the password field."""
+    if error.status == 401 and _OAUTH_FIX not in error.message:
+        if _STATIC_TOKEN_FIX in error.message:
+            error.message = error.message.replace(_STATIC_TOKEN_FIX, _OAUTH_FIX)
+        else:
+            error.message = f"{error.message} {_OAUTH_FIX}"
+    return error
+
+
 def is_expired_token_error(error: BaseException) -> bool:
     """A 401 that says the access token expired: worth one refresh and one more try."""
     return isinstance(error, HubSpotAuthError) and error.status == 401 and error.category == EXPIRED_CATEGORY

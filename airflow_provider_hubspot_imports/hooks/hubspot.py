@@ -12,7 +12,11 @@ from tenacity import Retrying
 from airflow_provider_hubspot_imports._compat import BaseHook, mask_secret
 from airflow_provider_hubspot_imports.core import protocol
 from airflow_provider_hubspot_imports.core.ids import validate_import_id
-from airflow_provider_hubspot_imports.core.oauth import AccessTokens, is_expired_token_error
+from airflow_provider_hubspot_imports.core.oauth import (
+    AccessTokens,
+    explain_for_oauth,
+    is_expired_token_error,
+)
 from airflow_provider_hubspot_imports.core.protocol import ApiRequest
 from airflow_provider_hubspot_imports.core.redact import redact
 from airflow_provider_hubspot_imports.core.retry import RetryPolicy, tenacity_arguments
@@ -214,12 +218,18 @@ class HubSpotHook(BaseHook):
             return self._call(request, parse, policy)
         except HubSpotAuthError as exc:
             if token is None or not is_expired_token_error(exc) or not self.tokens.invalidate(token):
-                raise
+                raise self._explain(exc) from None
             self.log.warning(
                 "%s: HubSpot says the access token expired; refreshing it once.", request.describe
             )
-            self._authorize(policy)
+        self._authorize(policy)
+        try:
             return self._call(request, parse, policy)
+        except HubSpotAuthError as exc:
+            raise self._explain(exc) from None
+
+    def _explain(self, error: HubSpotAuthError) -> HubSpotAuthError:
+        return explain_for_oauth(error) if self.tokens.uses_oauth else error
 
     def _call(self, request: ApiRequest, parse: Any, policy: RetryPolicy, raw: bool = False) -> Any:
         started_at = time.monotonic()
