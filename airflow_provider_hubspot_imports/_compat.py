@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 try:  # Airflow 3
     from airflow.sdk import BaseHook, BaseOperator, BaseOperatorLink, BaseSensorOperator, PokeReturnValue
-    from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
 
     AIRFLOW_V3 = True
 except ImportError:  # Airflow 2.11
-    from airflow.exceptions import AirflowFailException, AirflowSensorTimeout  # type: ignore[no-redef,attr-defined]
     from airflow.hooks.base import BaseHook  # type: ignore[no-redef,attr-defined]
     from airflow.models import BaseOperator, BaseOperatorLink  # type: ignore[no-redef,attr-defined]
     from airflow.sensors.base import BaseSensorOperator, PokeReturnValue  # type: ignore[no-redef,attr-defined]
 
     AIRFLOW_V3 = False
+
+try:  # Airflow 3.2+
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout  # type: ignore[attr-defined,unused-ignore]
+except ImportError:  # Airflow 2.11 to 3.1
+    from airflow.exceptions import AirflowFailException, AirflowSensorTimeout  # type: ignore[no-redef,attr-defined,unused-ignore]
 
 if TYPE_CHECKING:
     try:
@@ -30,9 +33,8 @@ def mask_secret(secret: str | None) -> None:
     """Register a secret with Airflow's masker so that no task log line ever shows it."""
     if not secret:
         return
-    masker: Any
     try:
-        from airflow.sdk.log import mask_secret as masker
+        from airflow.sdk.log import mask_secret as masker  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         from airflow.utils.log.secrets_masker import mask_secret as masker  # type: ignore[no-redef,attr-defined]
     masker(secret)

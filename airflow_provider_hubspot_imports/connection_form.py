@@ -15,6 +15,7 @@ from airflow_provider_hubspot_imports.core.settings import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_RETRY_MAX_SECONDS,
     DEFAULT_TIMEOUT,
+    DEFAULT_TOKEN_PATH,
 )
 
 HOOK_CLASS = "airflow_provider_hubspot_imports.hooks.hubspot.HubSpotHook"
@@ -41,6 +42,28 @@ EXTRA_FIELDS: dict[str, tuple[str, dict[str, Any], str]] = {
         {"type": ["number", "null"], "default": DEFAULT_RETRY_MAX_SECONDS},
         "Bound on one call, retries and waits included.",
     ),
+    "client_id": (
+        "OAuth client id",
+        {"type": ["string", "null"]},
+        "OAuth instead of a token: your HubSpot app's client id (with client secret and refresh token).",
+    ),
+    "client_secret": (
+        "OAuth client secret",
+        {"type": ["string", "null"], "format": "password"},
+        "Your HubSpot app's client secret (Auth settings of the app).",
+    ),
+    "refresh_token": (
+        "OAuth refresh token",
+        {"type": ["string", "null"], "format": "password"},
+        "The refresh token from installing the app in the account (scope crm.import).",
+    ),
+    # No schema default: Airflow masks values of extras whose name contains "token", so a default
+    # would reach the form as "***" and be saved as such.
+    "token_path": (
+        "OAuth token path",
+        {"type": ["string", "null"]},
+        f"Path of HubSpot's token endpoint. Empty: '{DEFAULT_TOKEN_PATH}'; or '/oauth/v3/token'.",
+    ),
     "portal_id": (
         "HubSpot account (portal) id",
         {"type": ["string", "null"]},
@@ -48,12 +71,15 @@ EXTRA_FIELDS: dict[str, tuple[str, dict[str, Any], str]] = {
     ),
 }
 
-HIDDEN_FIELDS = ["schema", "login", "extra"]
+# Schema and login mean nothing to HubSpot. The port stays: Airflow 3.3's Test button (in the
+# connection list) sends 0 for an empty port and then refuses to test a connection stored without
+# one. `extra` stays visible for the rarer extras (ca_bundle, retry_backoff_seconds).
+HIDDEN_FIELDS = ["schema", "login"]
 RELABELING = {"password": "Access token", "host": "API base URL"}
 PLACEHOLDERS = {
     "host": DEFAULT_BASE_URL,
-    "password": "pat-na1-... (private app token or service key with the crm.import scope)",
-    "port": "(from the base URL)",
+    "password": "pat-na1-... (service key or private app token with the crm.import scope)",
+    "port": "443 (optional: the port of the base URL)",
 }
 
 CONNECTION_TYPE_INFO: dict[str, Any] = {
@@ -70,3 +96,52 @@ CONNECTION_TYPE_INFO: dict[str, Any] = {
         "placeholders": PLACEHOLDERS,
     },
 }
+
+
+def _types(schema: dict[str, Any]) -> list[str]:
+    kind = schema.get("type", "string")
+    return [kind] if isinstance(kind, str) else list(kind)
+
+
+def legacy_form_widgets() -> dict[str, Any]:
+    """`EXTRA_FIELDS` as WTForms fields, for Airflow 2.x and 3.0-3.1 (which mock these imports).
+
+    Imports flask/wtforms here: Airflow 3 ships neither.
+    """
+    from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
+    from flask_babel import lazy_gettext
+    from wtforms import IntegerField, PasswordField, StringField
+    from wtforms.validators import Optional
+
+    widgets: dict[str, Any] = {}
+    for name, (label, schema, description) in EXTRA_FIELDS.items():
+        default = schema.get("default")
+        if schema.get("format") == "password":
+            widgets[name] = PasswordField(
+                lazy_gettext(label), widget=BS3PasswordFieldWidget(), description=description
+            )
+        elif "integer" in _types(schema):
+            widgets[name] = IntegerField(
+                lazy_gettext(label),
+                widget=BS3TextFieldWidget(),
+                validators=[Optional()],
+                description=description,
+                default=default,
+            )
+        else:
+            widgets[name] = StringField(
+                lazy_gettext(label),
+                widget=BS3TextFieldWidget(),
+                description=description,
+                default=None if default is None else str(default),
+            )
+    return widgets
+
+
+def legacy_field_behaviour() -> dict[str, Any]:
+    """The `ui-field-behaviour` above in the snake_case shape of `get_ui_field_behaviour()`."""
+    return {
+        "hidden_fields": list(HIDDEN_FIELDS),
+        "relabeling": dict(RELABELING),
+        "placeholders": dict(PLACEHOLDERS),
+    }

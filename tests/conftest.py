@@ -6,6 +6,7 @@ shares one migrated database (the first `dag.test()` in a process pays Airflow's
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import tempfile
@@ -31,6 +32,10 @@ os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"] = json.dumps(
         for name, path in (("dags-folder", TESTS / "dags"), ("example-dags", REPO / "example_dags"))
     ]
 )
+# One Fernet key for this process and the `airflow` CLI subprocesses, so either can read what the
+# other stored; SimpleAuthManager's JWTs need a secret too.
+os.environ["AIRFLOW__CORE__FERNET_KEY"] = base64.urlsafe_b64encode(os.urandom(32)).decode()
+os.environ["AIRFLOW__API_AUTH__JWT_SECRET"] = base64.urlsafe_b64encode(os.urandom(48)).decode()
 
 import pytest  # noqa: E402
 

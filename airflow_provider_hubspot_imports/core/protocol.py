@@ -49,6 +49,10 @@ class ApiRequest:
     json_body: Mapping[str, Any] | None = field(default=None)
     multipart: MultipartForm | None = None
     idempotent: bool = True
+    # Form-encoded body (the OAuth token grant): kept out of repr() because it carries secrets.
+    form_body: tuple[tuple[str, str], ...] | None = field(default=None, repr=False)
+    # False for requests that must not carry the bearer token (the OAuth token endpoint).
+    bearer: bool = True
 
 
 def base_headers() -> dict[str, str]:

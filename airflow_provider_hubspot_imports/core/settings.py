@@ -20,9 +20,22 @@ DEFAULT_MAX_RETRIES = 5
 DEFAULT_RETRY_MAX_SECONDS = 120.0
 DEFAULT_RETRY_BACKOFF_SECONDS = 1.0
 CONN_TYPE = "hubspot"
+DEFAULT_TOKEN_PATH = "/oauth/v1/token"
+OAUTH_EXTRAS = ("client_id", "client_secret", "refresh_token")
 
 # HubSpot ships a date-based version every March and September, starting with 2026-03.
 _DATE_VERSION = re.compile(r"^(20\d\d)-(03|09)$")
+_TOKEN_PATH = re.compile(r"^/oauth/(v1|v3|20\d\d-(03|09))/token$")
+
+
+@dataclass(frozen=True)
+class OAuthCredentials:
+    """An OAuth app's refresh-token grant: exchanged for short-lived access tokens (see core.oauth)."""
+
+    client_id: str
+    client_secret: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    token_path: str = DEFAULT_TOKEN_PATH
 
 
 @dataclass(frozen=True)
@@ -39,11 +52,14 @@ class HubSpotSettings:
     ca_bundle: str | None = None
     portal_id: str | None = None
     conn_id: str | None = None
+    oauth: OAuthCredentials | None = field(default=None, repr=False)
 
     @property
     def secrets(self) -> tuple[str, ...]:
         """Values that must never appear in a message."""
-        return (self.token,)
+        if self.oauth is None:
+            return (self.token,)
+        return (self.token, self.oauth.client_secret, self.oauth.refresh_token)
 
     @property
     def verify(self) -> str | bool:
@@ -127,6 +143,7 @@ def parse_base_url(host: str | None, port: int | None, conn_id: str | None = Non
     cross a network in clear text.
     """
     where = _fix(conn_id)
+    port = port or None  # Airflow 3's UI sends 0 for an empty port field
     text = (host or "").strip()
     if not text:
         text = DEFAULT_BASE_URL
@@ -194,15 +211,16 @@ def validate_api_version(value: Any, conn_id: str | None = None) -> str:
     )
 
 
-def validate_token(token: str | None, conn_id: str | None = None) -> str:
+def validate_token(token: str | None, conn_id: str | None = None, *, what: str = "The access token") -> str:
     if token is None or not token.strip():
         raise HubSpotInputError(
             f"{_fix(conn_id).capitalize()} has no access token. Put a HubSpot private-app token or "
-            f"service key with the crm.import scope in the connection's password field."
+            f"service key with the crm.import scope in the connection's password field, or set "
+            f"the OAuth extras client_id, client_secret and refresh_token."
         )
     if any(char.isspace() for char in token):
         raise HubSpotInputError(
-            f"The access token of {_fix(conn_id)} contains whitespace (a line break or space from "
+            f"{what} of {_fix(conn_id)} contains whitespace (a line break or space from "
             f"copy-pasting?). Paste the token again without surrounding spaces or line breaks."
         )
     return token
@@ -217,7 +235,7 @@ def settings_from_connection_fields(
     extras: Mapping[str, Any],
 ) -> HubSpotSettings:
     """Validate an Airflow connection's fields into settings; raises HubSpotInputError naming the fix."""
-    token = validate_token(password, conn_id)
+    token, oauth = validate_credentials(password, extras, conn_id)
     ca_bundle = _extra(extras, "ca_bundle")
     verify = _extra(extras, "verify")
     if verify is not None and str(verify).strip().lower() in ("false", "0", "no", "off"):
@@ -240,4 +258,48 @@ def settings_from_connection_fields(
         ca_bundle=str(ca_bundle) if ca_bundle else None,
         portal_id=str(portal).strip() if portal is not None else None,
         conn_id=conn_id,
+        oauth=oauth,
     )
+
+
+def validate_credentials(
+    password: str | None, extras: Mapping[str, Any], conn_id: str | None = None
+) -> tuple[str, OAuthCredentials | None]:
+    """Either a static token (password) or all three OAuth extras; returns (token, oauth).
+
+    With OAuth the token is empty: access tokens come from the refresh-token grant at call time.
+    """
+    given = {name: _extra(extras, name) for name in OAUTH_EXTRAS}
+    if not any(value is not None for value in given.values()):
+        return validate_token(password, conn_id), None
+    where = _fix(conn_id)
+    missing = [name for name, value in given.items() if value is None or not str(value).strip()]
+    if missing:
+        raise HubSpotInputError(
+            f"{where.capitalize()} sets up OAuth but lacks the extra(s) {', '.join(missing)}. OAuth needs "
+            f"all of client_id, client_secret and refresh_token (from your HubSpot app and its install); "
+            f"or remove them and put a private-app token or service key in the password field."
+        )
+    if password:
+        raise HubSpotInputError(
+            f"{where.capitalize()} has both an access token (password) and OAuth extras (client_id, "
+            f"client_secret, refresh_token). Keep one: clear the password to use OAuth, or remove the "
+            f"OAuth extras to use the token."
+        )
+    values = {name: str(value).strip() for name, value in given.items()}
+    for name in ("client_secret", "refresh_token"):
+        validate_token(values[name], conn_id, what=f"OAuth extra '{name}'")
+    token_path = str(_extra(extras, "token_path") or DEFAULT_TOKEN_PATH).strip()
+    if token_path == "***":
+        raise HubSpotInputError(
+            f"Extra 'token_path' of {where} is '***': Airflow masks extras whose name contains 'token' "
+            f"when it shows them, and a form saved that mask. Set token_path again (or clear it for "
+            f"'{DEFAULT_TOKEN_PATH}')."
+        )
+    if not _TOKEN_PATH.match(token_path):
+        raise HubSpotInputError(
+            f"Extra 'token_path' of {where} is {token_path!r}. Use the path of HubSpot's token "
+            f"endpoint: '{DEFAULT_TOKEN_PATH}' (default), '/oauth/v3/token' or a dated one such as "
+            f"'/oauth/2026-03/token'."
+        )
+    return "", OAuthCredentials(token_path=token_path, **values)

@@ -13,16 +13,23 @@ from tenacity import Retrying
 from airflow_provider_hubspot_imports._compat import BaseHook, mask_secret
 from airflow_provider_hubspot_imports.core import protocol
 from airflow_provider_hubspot_imports.core.ids import validate_import_id
+from airflow_provider_hubspot_imports.core.oauth import (
+    AccessTokens,
+    explain_for_oauth,
+    is_expired_token_error,
+)
 from airflow_provider_hubspot_imports.core.protocol import ApiRequest
 from airflow_provider_hubspot_imports.core.redact import redact
 from airflow_provider_hubspot_imports.core.retry import RetryPolicy, tenacity_arguments
 from airflow_provider_hubspot_imports.core.settings import (
     CONN_TYPE,
+    OAUTH_EXTRAS,
     HubSpotSettings,
     settings_from_connection_fields,
     validate_timeout,
 )
 from airflow_provider_hubspot_imports.errors import (
+    HubSpotAuthError,
     HubSpotBadResponseError,
     HubSpotConnectionError,
     HubSpotError,
@@ -32,17 +39,25 @@ from airflow_provider_hubspot_imports.hooks.upload import StreamingBody, file_pa
 from airflow_provider_hubspot_imports.models import ImportRecord
 
 PAGE_SIZE = 100
+# `test_connection` answers a person waiting on a button: a few retries, a short budget.
+TEST_MAX_RETRIES = 2
+TEST_MAX_SECONDS = 20.0
 
 
 def settings_for_connection(conn: Any, conn_id: str) -> HubSpotSettings:
     """Validated settings from an Airflow `Connection`; registers the token with the secrets masker."""
     mask_secret(conn.password)
+    extras = conn.extra_dejson
+    for name in OAUTH_EXTRAS:
+        for key in (name, f"extra__{CONN_TYPE}__{name}"):
+            if name != "client_id" and isinstance(extras.get(key), str):
+                mask_secret(extras[key])
     return settings_from_connection_fields(
         conn_id=conn_id,
         host=conn.host,
         port=conn.port,
         password=conn.password,
-        extras=conn.extra_dejson,
+        extras=extras,
     )
 
 
@@ -88,6 +103,19 @@ class HubSpotHook(BaseHook):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(hubspot_conn_id={self.hubspot_conn_id!r})"
 
+    # Airflow 2.x and 3.0-3.1 build the connection form from these; 3.2+ reads `conn-fields`.
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        from airflow_provider_hubspot_imports.connection_form import legacy_form_widgets
+
+        return legacy_form_widgets()
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        from airflow_provider_hubspot_imports.connection_form import legacy_field_behaviour
+
+        return legacy_field_behaviour()
+
     @cached_property
     def settings(self) -> HubSpotSettings:
         """The connection's validated settings, looked up once per hook."""
@@ -104,16 +132,42 @@ class HubSpotHook(BaseHook):
         return RetryPolicy.from_settings(self.settings)
 
     @cached_property
+    def tokens(self) -> AccessTokens:
+        """The bearer token to send: the connection's token, or OAuth access tokens kept fresh."""
+        return AccessTokens(self.settings)
+
+    @cached_property
     def session(self) -> requests.Session:
         session = requests.Session()
         session.headers.update(protocol.base_headers())
-        session.headers.update(protocol.auth_header(self.settings.token))
+        token = self.tokens.current()
+        if token:
+            session.headers.update(protocol.auth_header(token))
         session.verify = self.settings.verify
         return session
 
     def get_conn(self) -> requests.Session:
-        """The authenticated `requests.Session` this hook uses."""
+        """The authenticated `requests.Session` this hook uses (with a fresh OAuth access token)."""
+        self._authorize(self.retry_policy)
         return self.session
+
+    def _authorize(self, policy: RetryPolicy) -> str:
+        """The bearer token to send now, fetching an OAuth access token when none is fresh;
+        the session's Authorization header always follows it."""
+        token = self.tokens.current()
+        if token is None:
+            request = self.tokens.refresh_request()
+            fetched = self._call(request, None, policy, raw=True)
+            token = fetched.access_token
+            mask_secret(token)
+            mask_secret(fetched.refresh_token)
+            self.log.info(
+                "Connection '%s': fetched an OAuth access token valid for %g s.",
+                self.hubspot_conn_id,
+                fetched.expires_in,
+            )
+        self.session.headers.update(protocol.auth_header(token))
+        return token
 
     def close(self) -> None:
         if "session" in self.__dict__:
@@ -122,13 +176,19 @@ class HubSpotHook(BaseHook):
 
     # ---- transport ---------------------------------------------------------------------------
 
-    def _send_once(self, request: ApiRequest, started_at: float) -> Any:
+    def _send_once(
+        self, request: ApiRequest, started_at: float, policy: RetryPolicy | None = None, raw: bool = False
+    ) -> Any:
+        """One attempt. `raw`: the OAuth token endpoint, whose answer `tokens` reads itself."""
         settings = self.settings
-        body: StreamingBody | None = None
-        headers: dict[str, str] = {}
+        policy = policy or self.retry_policy
+        body: Any = request.form_body
+        headers: dict[str, Any] = {}
         if request.multipart is not None:
             body = StreamingBody(request.multipart)  # fresh per attempt: iterating consumes it
             headers["Content-Type"] = request.multipart.content_type
+        if not request.bearer:
+            headers["Authorization"] = None  # requests drops a header set to None
         try:
             response = self.session.request(
                 request.method,
@@ -137,14 +197,14 @@ class HubSpotHook(BaseHook):
                 json=request.json_body,
                 data=body,
                 headers=headers or None,
-                timeout=self.retry_policy.attempt_timeout(settings.timeout, started_at),
+                timeout=policy.attempt_timeout(settings.timeout, started_at),
             )
         except requests.ConnectionError as exc:
             if not _never_sent(exc):
-                raise _connection_error(request, settings, exc) from None
+                raise _connection_error(request, settings.base_url, exc, self.tokens.secrets) from None
             raise HubSpotNotSentError(
                 f"{request.describe}: could not connect to {settings.base_url}, so nothing was sent "
-                f"({type(exc).__name__}: {redact(str(exc), settings.secrets)})."
+                f"({type(exc).__name__}: {redact(str(exc), self.tokens.secrets)})."
             ) from None
         except requests.Timeout as exc:
             raise HubSpotConnectionError(
@@ -152,28 +212,53 @@ class HubSpotHook(BaseHook):
                 f"{settings.timeout:g} s ({type(exc).__name__})."
             ) from None
         except requests.RequestException as exc:
-            raise _connection_error(request, settings, exc) from None
+            raise _connection_error(request, settings.base_url, exc, self.tokens.secrets) from None
+        if raw:
+            return self.tokens.accept(request, response.status_code, response.headers, response.content)
         return protocol.read_json(
             request,
             response.status_code,
             response.headers,
             response.content,
-            settings.secrets,
+            self.tokens.secrets,
             self.hubspot_conn_id,
         )
 
     def call(self, request: ApiRequest, parse: Any = None) -> Any:
         """Send `request` under the retry policy; `parse` turns the JSON into the result.
 
-        A parse failure (a 200 that is not an import record) is retried like a bad answer.
+        A parse failure (a 200 that is not an import record) is retried like a bad answer. With
+        OAuth, a 401 EXPIRED_AUTHENTICATION refreshes the access token once and sends again.
         """
+        return self._call_authorized(request, parse, self.retry_policy)
+
+    def _call_authorized(self, request: ApiRequest, parse: Any, policy: RetryPolicy) -> Any:
+        token = self._authorize(policy) if request.bearer else None
+        try:
+            return self._call(request, parse, policy)
+        except HubSpotAuthError as exc:
+            if token is None or not is_expired_token_error(exc) or not self.tokens.invalidate(token):
+                raise self._explain(exc) from None
+            self.log.warning(
+                "%s: HubSpot says the access token expired; refreshing it once.", request.describe
+            )
+        self._authorize(policy)
+        try:
+            return self._call(request, parse, policy)
+        except HubSpotAuthError as exc:
+            raise self._explain(exc) from None
+
+    def _explain(self, error: HubSpotAuthError) -> HubSpotAuthError:
+        return explain_for_oauth(error) if self.tokens.uses_oauth else error
+
+    def _call(self, request: ApiRequest, parse: Any, policy: RetryPolicy, raw: bool = False) -> Any:
         started_at = time.monotonic()
         retrying = Retrying(
-            **tenacity_arguments(self.retry_policy, self.log, request.describe, idempotent=request.idempotent)
+            **tenacity_arguments(policy, self.log, request.describe, idempotent=request.idempotent)
         )
         for attempt in retrying:
             with attempt:
-                data = self._send_once(request, started_at)
+                data = self._send_once(request, started_at, policy, raw)
                 return parse(request, data) if parse else data
         raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
 
@@ -267,18 +352,26 @@ class HubSpotHook(BaseHook):
             after = page.after
 
     def test_connection(self) -> tuple[bool, str]:
-        """For the UI's Test button: never raises, never shows a secret."""
+        """For the UI's Test button and ``airflow connections test``: one cheap call that needs
+        ``crm.import``, with few retries so the answer comes quickly. Never raises, never shows a secret.
+        """
         try:
-            request = protocol.list_imports_request(self.settings, limit=1)
-            self.call(request)
+            settings = self.settings
+            policy = RetryPolicy(
+                max_retries=min(settings.max_retries, TEST_MAX_RETRIES),
+                max_seconds=min(settings.retry_max_seconds, TEST_MAX_SECONDS),
+                backoff_seconds=settings.retry_backoff_seconds,
+            )
+            self._call_authorized(protocol.list_imports_request(settings, limit=1), None, policy)
         except HubSpotError as exc:
-            return False, str(exc)
+            return False, redact(str(exc), self._known_secrets())
         except Exception as exc:
             return False, f"{type(exc).__name__}: {redact(str(exc), self._known_secrets())}"
-        return True, f"Connected to {self.settings.base_url}: the token may read imports (crm.import)."
+        how = "an OAuth access token (refresh-token grant)" if settings.oauth else "its access token"
+        return True, f"Connected to {settings.base_url} with {how}: it may read imports (crm.import)."
 
     def _known_secrets(self) -> tuple[str, ...]:
-        return self.settings.secrets if "settings" in self.__dict__ else ()
+        return self.tokens.secrets if "settings" in self.__dict__ else ()
 
 
 def _never_sent(exc: requests.ConnectionError) -> bool:
@@ -292,9 +385,8 @@ def _never_sent(exc: requests.ConnectionError) -> bool:
 
 
 def _connection_error(
-    request: ApiRequest, settings: HubSpotSettings, exc: Exception
+    request: ApiRequest, base_url: str, exc: Exception, secrets: tuple[str, ...]
 ) -> HubSpotConnectionError:
     return HubSpotConnectionError(
-        f"{request.describe}: could not reach {settings.base_url} ({type(exc).__name__}: "
-        f"{redact(str(exc), settings.secrets)})."
+        f"{request.describe}: could not reach {base_url} ({type(exc).__name__}: {redact(str(exc), secrets)})."
     )

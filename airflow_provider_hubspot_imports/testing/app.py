@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_provider_hubspot_imports.testing import oauth
 from airflow_provider_hubspot_imports.testing.model import (
     IMPORT_SCOPE,
     EmulatorModel,
@@ -113,12 +114,16 @@ class EmulatorApp:
         return reply
 
     def _dispatch(self, request: Request) -> tuple[Reply, int | None, bool]:
+        if request.method == "POST" and oauth.TOKEN_PATH.match(request.path):
+            return self._oauth_token(request), None, False
         for method, pattern, handler, per_import in self.routes:
             match = pattern.match(request.path)
             if not match or method != request.method:
                 continue
             import_id = _parse_id(match.groupdict().get("import_id"))
             scopes = self._scopes(request)
+            if self._expired(request):
+                return self._expired_token(), import_id, False
             if scopes is None:
                 return self._unauthorized(), import_id, False
             limited = self._rate_limited()
@@ -144,6 +149,25 @@ class EmulatorApp:
         if not auth.startswith("Bearer "):
             return None
         return self.model.tokens.get(auth[len("Bearer ") :])
+
+    def _expired(self, request: Request) -> bool:
+        auth = request.header("Authorization") or ""
+        with self.model.lock:
+            return self.model.oauth.expired(auth[len("Bearer ") :], self.model.now())
+
+    @staticmethod
+    def _expired_token() -> Reply:
+        return hubspot_error(
+            401,
+            "EXPIRED_AUTHENTICATION",
+            "The OAuth token used to make this call expired 0 second(s) ago.",
+        )
+
+    def _oauth_token(self, request: Request) -> Reply:
+        answer = oauth.grant(self.model, request.body)
+        if isinstance(answer, Fault):
+            return Reply.from_fault(answer)
+        return Reply.json(*answer)
 
     @staticmethod
     def _unauthorized() -> Reply:

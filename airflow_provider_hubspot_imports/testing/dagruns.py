@@ -14,7 +14,7 @@ def load_dagbag(folder: str | Path) -> Any:
     except ImportError:  # Airflow 2.11
         from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
     if "include_examples" in inspect.signature(DagBag.__init__).parameters:
-        return DagBag(dag_folder=str(folder), include_examples=False)  # type: ignore[call-arg]
+        return DagBag(dag_folder=str(folder), include_examples=False)  # type: ignore[call-arg,unused-ignore]
     return DagBag(str(folder))
 
 
@@ -23,7 +23,7 @@ def xcom_return_value(
 ) -> Any:
     """A task's XCom (`return_value` unless told) as stored in the metadata database."""
     try:
-        from airflow.models.xcom import XComModel
+        from airflow.models.xcom import XComModel  # type: ignore[attr-defined,unused-ignore]
     except ImportError:  # Airflow 2.11
         from airflow.models.xcom import XCom
 

@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from airflow_provider_hubspot_imports.core.settings import is_loopback
+from airflow_provider_hubspot_imports.testing import oauth
 from airflow_provider_hubspot_imports.testing.app import EmulatorApp, Request
 from airflow_provider_hubspot_imports.testing.model import (
     DEFAULT_TOKEN,
@@ -201,6 +202,36 @@ class HubSpotEmulator:
 
     def requests(self, import_id: int | None = None) -> list[LoggedRequest]:
         return self.model.requests_for(import_id)
+
+    # ---- OAuth ---------------------------------------------------------------------------------
+
+    def add_oauth_app(
+        self,
+        client_id: str = "emulator-client-id",
+        client_secret: str = "emulator-client-secret",
+        refresh_token: str = "emulator-refresh-token",
+        *,
+        scopes: Iterable[str] = (IMPORT_SCOPE,),
+        lifetime: float = oauth.DEFAULT_LIFETIME,
+    ) -> dict[str, str]:
+        """Accept this refresh-token grant; access tokens expire after `lifetime` seconds.
+        Returns the OAuth extras of a connection that uses it."""
+        oauth.add_app(self.model, client_id, client_secret, refresh_token, scopes=scopes, lifetime=lifetime)
+        return {"client_id": client_id, "client_secret": client_secret, "refresh_token": refresh_token}
+
+    def expire_access_tokens(self, *tokens: str) -> None:
+        """Answer 401 EXPIRED_AUTHENTICATION to these tokens (default: every access token issued so far)."""
+        oauth.expire(self.model, tokens)
+
+    def add_token_faults(self, faults: Iterable[Fault | Mapping[str, Any]]) -> None:
+        """Serve these answers from the token endpoint before any real grant (e.g. a 429)."""
+        with self.model.lock:
+            self.model.oauth.faults.extend(Fault.parse(fault) for fault in faults)
+
+    @property
+    def token_grants(self) -> int:
+        """How many access tokens the token endpoint has issued."""
+        return self.model.oauth.grants
 
     def load_scenario(self, scenario: Mapping[str, Any]) -> list[int]:
         """Apply a scenario (the JSON of ``--scenario``); returns the ids of the imports it adds."""

@@ -210,6 +210,9 @@ class EmulatorModel:
         self.rate_limiter: RateLimiter | None = None
         self.start_lifecycle: list[Any] = list(DEFAULT_START_LIFECYCLE)
         self.start_faults: deque[Fault] = deque()  # served to POSTs that start imports, in order
+        from airflow_provider_hubspot_imports.testing.oauth import OAuthState
+
+        self.oauth = OAuthState()
         self._ids = itertools.count(1_000_000_001)
 
     def add_import(

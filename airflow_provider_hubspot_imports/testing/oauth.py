@@ -1,0 +1,93 @@
+"""The emulator's OAuth 2.0 token endpoint: refresh-token grants, expiring access tokens, scripted faults."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs
+
+from airflow_provider_hubspot_imports.testing.model import IMPORT_SCOPE, EmulatorModel, Fault
+
+TOKEN_PATH = re.compile(r"^/oauth/(?:v1|v3|20\d\d-(?:03|09))/token/?$")
+DEFAULT_LIFETIME = 1800.0  # HubSpot's access tokens live 30 minutes
+
+
+@dataclass
+class OAuthApp:
+    client_id: str
+    client_secret: str
+    refresh_tokens: dict[str, frozenset[str]]  # refresh token -> scopes of the install
+    lifetime: float = DEFAULT_LIFETIME
+
+
+@dataclass
+class OAuthState:
+    """Apps, issued access tokens (token -> expiry on the model's clock), faults to serve first."""
+
+    apps: dict[str, OAuthApp] = field(default_factory=dict)
+    expiry: dict[str, float] = field(default_factory=dict)
+    faults: deque[Fault] = field(default_factory=deque)
+    grants: int = 0
+
+    def expired(self, token: str, now: float) -> bool:
+        return token in self.expiry and now >= self.expiry[token]
+
+
+def add_app(
+    model: EmulatorModel,
+    client_id: str,
+    client_secret: str,
+    refresh_token: str,
+    *,
+    scopes: Iterable[str] = (IMPORT_SCOPE,),
+    lifetime: float = DEFAULT_LIFETIME,
+) -> None:
+    with model.lock:
+        app = model.oauth.apps.setdefault(client_id, OAuthApp(client_id, client_secret, {}, lifetime))
+        app.client_secret, app.lifetime = client_secret, lifetime
+        app.refresh_tokens[refresh_token] = frozenset(scopes)
+
+
+def expire(model: EmulatorModel, tokens: Iterable[str] = ()) -> None:
+    """These tokens (default: every access token issued so far) are expired from now on."""
+    with model.lock:
+        now = model.now()
+        for token in list(tokens) or list(model.oauth.expiry):
+            model.oauth.expiry[token] = now
+
+
+def _error(status: str, message: str) -> tuple[int, dict[str, str]]:
+    return 400, {"status": status, "message": message, "correlationId": str(uuid.uuid4())}
+
+
+def grant(model: EmulatorModel, body: bytes) -> tuple[int, Mapping[str, object]] | Fault:
+    """Answer a token request: (status, JSON) or a scripted fault."""
+    form = {key: values[0] for key, values in parse_qs(body.decode("utf-8", "replace")).items()}
+    with model.lock:
+        state = model.oauth
+        if state.faults:
+            return state.faults.popleft()
+        if form.get("grant_type") != "refresh_token":
+            return _error("BAD_GRANT_TYPE", "grant_type must be refresh_token (or authorization_code)")
+        app = state.apps.get(form.get("client_id", ""))
+        if app is None:
+            return _error("BAD_CLIENT_ID", "missing or invalid client_id")
+        if form.get("client_secret") != app.client_secret:
+            return _error("BAD_CLIENT_SECRET", "missing or invalid client_secret")
+        scopes = app.refresh_tokens.get(form.get("refresh_token", ""))
+        if scopes is None:
+            return _error("BAD_REFRESH_TOKEN", "missing or unknown refresh token")
+        token = f"emu-access-{secrets.token_hex(12)}"
+        model.tokens[token] = scopes
+        state.expiry[token] = model.now() + app.lifetime
+        state.grants += 1
+        return 200, {
+            "token_type": "bearer",
+            "access_token": token,
+            "refresh_token": form["refresh_token"],
+            "expires_in": int(app.lifetime) if app.lifetime == int(app.lifetime) else app.lifetime,
+        }
