@@ -6,11 +6,21 @@ from typing import TYPE_CHECKING, Any
 
 try:  # Airflow 3
     from airflow.sdk import BaseHook, BaseOperator, BaseOperatorLink, BaseSensorOperator, PokeReturnValue
-    from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
+    from airflow.sdk.exceptions import (
+        AirflowException,
+        AirflowFailException,
+        AirflowNotFoundException,
+        AirflowSensorTimeout,
+    )
 
     AIRFLOW_V3 = True
 except ImportError:  # Airflow 2.11
-    from airflow.exceptions import AirflowFailException, AirflowSensorTimeout  # type: ignore[no-redef,attr-defined]
+    from airflow.exceptions import (  # type: ignore[no-redef,attr-defined]
+        AirflowException,
+        AirflowFailException,
+        AirflowNotFoundException,
+        AirflowSensorTimeout,
+    )
     from airflow.hooks.base import BaseHook  # type: ignore[no-redef,attr-defined]
     from airflow.models import BaseOperator, BaseOperatorLink  # type: ignore[no-redef,attr-defined]
     from airflow.sensors.base import BaseSensorOperator, PokeReturnValue  # type: ignore[no-redef,attr-defined]
@@ -40,7 +50,9 @@ def mask_secret(secret: str | None) -> None:
 
 __all__ = [
     "AIRFLOW_V3",
+    "AirflowException",
     "AirflowFailException",
+    "AirflowNotFoundException",
     "AirflowSensorTimeout",
     "BaseHook",
     "BaseOperator",

@@ -9,32 +9,17 @@ from typing import Any
 import requests
 from tenacity import Retrying
 
-from airflow_provider_hubspot_imports._compat import BaseHook, mask_secret
+from airflow_provider_hubspot_imports._compat import BaseHook
 from airflow_provider_hubspot_imports.core import protocol
 from airflow_provider_hubspot_imports.core.ids import validate_import_id
 from airflow_provider_hubspot_imports.core.protocol import ApiRequest
 from airflow_provider_hubspot_imports.core.redact import redact
 from airflow_provider_hubspot_imports.core.retry import RetryPolicy, tenacity_arguments
-from airflow_provider_hubspot_imports.core.settings import (
-    CONN_TYPE,
-    HubSpotSettings,
-    settings_from_connection_fields,
-    validate_timeout,
-)
-from airflow_provider_hubspot_imports.errors import HubSpotConnectionError, HubSpotError
+from airflow_provider_hubspot_imports.core.settings import CONN_TYPE, HubSpotSettings, validate_timeout
+from airflow_provider_hubspot_imports.core.transport import Parse, connection_error, read_answer
+from airflow_provider_hubspot_imports.errors import HubSpotError
+from airflow_provider_hubspot_imports.hooks.connection import settings_for_connection
 from airflow_provider_hubspot_imports.models import ImportRecord
-
-
-def settings_for_connection(conn: Any, conn_id: str) -> HubSpotSettings:
-    """Validated settings from an Airflow `Connection`; registers the token with the secrets masker."""
-    mask_secret(conn.password)
-    return settings_from_connection_fields(
-        conn_id=conn_id,
-        host=conn.host,
-        port=conn.port,
-        password=conn.password,
-        extras=conn.extra_dejson,
-    )
 
 
 class HubSpotHook(BaseHook):
@@ -83,12 +68,7 @@ class HubSpotHook(BaseHook):
     def settings(self) -> HubSpotSettings:
         """The connection's validated settings, looked up once per hook."""
         conn = self.get_connection(self.hubspot_conn_id)
-        settings = settings_for_connection(conn, self.hubspot_conn_id)
-        if self._overrides:
-            from dataclasses import replace
-
-            settings = replace(settings, **self._overrides)
-        return settings
+        return settings_for_connection(conn, self.hubspot_conn_id, self._overrides)
 
     @cached_property
     def retry_policy(self) -> RetryPolicy:
@@ -113,7 +93,7 @@ class HubSpotHook(BaseHook):
 
     # ---- transport ---------------------------------------------------------------------------
 
-    def _send_once(self, request: ApiRequest, started_at: float) -> Any:
+    def _send_once(self, request: ApiRequest, started_at: float, parse: Parse | None) -> Any:
         settings = self.settings
         try:
             response = self.session.request(
@@ -123,26 +103,12 @@ class HubSpotHook(BaseHook):
                 json=request.json_body,
                 timeout=self.retry_policy.attempt_timeout(settings.timeout, started_at),
             )
-        except requests.Timeout as exc:
-            raise HubSpotConnectionError(
-                f"{request.describe}: no answer from {settings.base_url} within "
-                f"{settings.timeout:g} s ({type(exc).__name__})."
-            ) from None
         except requests.RequestException as exc:
-            raise HubSpotConnectionError(
-                f"{request.describe}: could not reach {settings.base_url} ({type(exc).__name__}: "
-                f"{redact(str(exc), settings.secrets)})."
-            ) from None
-        return protocol.read_json(
-            request,
-            response.status_code,
-            response.headers,
-            response.content,
-            settings.secrets,
-            self.hubspot_conn_id,
-        )
+            timed_out = isinstance(exc, requests.Timeout)
+            raise connection_error(request, settings, exc, timed_out=timed_out) from None
+        return read_answer(request, settings, response.status_code, response.headers, response.content, parse)
 
-    def call(self, request: ApiRequest, parse: Any = None) -> Any:
+    def call(self, request: ApiRequest, parse: Parse | None = None) -> Any:
         """Send `request` under the retry policy; `parse` turns the JSON into the result.
 
         A parse failure (a 200 that is not an import record) is retried like a bad answer.
@@ -151,8 +117,7 @@ class HubSpotHook(BaseHook):
         retrying = Retrying(**tenacity_arguments(self.retry_policy, self.log, request.describe))
         for attempt in retrying:
             with attempt:
-                data = self._send_once(request, started_at)
-                return parse(request, data) if parse else data
+                return self._send_once(request, started_at, parse)
         raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
 
     # ---- the Imports API ---------------------------------------------------------------------
@@ -176,3 +141,6 @@ class HubSpotHook(BaseHook):
 
     def _known_secrets(self) -> tuple[str, ...]:
         return self.settings.secrets if "settings" in self.__dict__ else ()
+
+
+__all__ = ["HubSpotHook", "settings_for_connection"]
