@@ -113,15 +113,18 @@ class ImportStateTrigger(BaseTrigger):
         last_state: ImportState | None = None
         async with HubSpotAsyncClient(self.hubspot_conn_id, log=self.log) as client:
             while True:
+                delay = self.poll_interval
                 try:
                     record = await client.get_import(self.import_id)
                 except HubSpotError as error:
                     if error.permanent:
                         return self._event(ERROR, str(error))
+                    # HubSpot's Retry-After, when longer than the interval, sets the next poll.
+                    delay = max(self.poll_interval, error.retry_after or 0.0)
                     self.log.warning(
                         "Could not read import %s this time; polling again in %g s. %s",
                         self.import_id,
-                        self.poll_interval,
+                        delay,
                         error,
                     )
                 else:
@@ -135,9 +138,7 @@ class ImportStateTrigger(BaseTrigger):
                 remaining = None if self.end_time is None else self.end_time - time.time()
                 if remaining is not None and remaining <= 0:
                     return self._event(TIMEOUT, self._timeout_message())
-                await asyncio.sleep(
-                    self.poll_interval if remaining is None else min(self.poll_interval, remaining)
-                )
+                await asyncio.sleep(delay if remaining is None else min(delay, remaining))
 
     def _timeout_message(self) -> str:
         return (
