@@ -210,3 +210,17 @@ def test_missing_connection_yields_an_error(hubspot_connection: HubSpotEmulator)
 def test_invalid_states_are_refused():
     with pytest.raises(ValueError, match="in both success_states and failure_states"):
         ImportStateTrigger(import_id=1, success_states=["DONE"], failure_states=["DONE"])
+
+
+def test_emulator_stats_count_the_request_log(hubspot_connection: HubSpotEmulator):
+    import json
+    import urllib.request
+
+    import_id = hubspot_connection.add_import(lifecycle=[("DONE",)], faults=[Fault(status=503, body="down")])
+    first_event(trigger_for(import_id))
+
+    with urllib.request.urlopen(f"{hubspot_connection.base_url}/__emulator__/stats") as answer:
+        stats = json.load(answer)
+
+    assert stats == {"requests": 2, "by_status": {"503": 1, "200": 1}}
+    assert len(hubspot_connection.requests()) == 2  # reading the stats is not itself logged
