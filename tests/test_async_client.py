@@ -21,11 +21,11 @@ def test_clients_with_the_same_settings_share_one_pool(hubspot_connection: HubSp
 
     async def scenario() -> tuple[int, bool, int, int, bool]:
         async with HubSpotAsyncClient() as first, HubSpotAsyncClient("hubspot_other") as second:
-            same_pool = first._client is second._client
+            same_pool = first._pool is second._pool
             pools_open = hubspot_async.open_pools()
             await asyncio.gather(first.get_import(import_id), second.get_import(import_id))
-            client = first._client
-        assert client is not None
+            assert first._pool is not None
+            client = first._pool.client
         return (
             pools_open,
             same_pool,
@@ -48,7 +48,7 @@ def test_a_different_timeout_gets_its_own_pool(hubspot_connection: HubSpotEmulat
 
     async def scenario() -> tuple[bool, int]:
         async with HubSpotAsyncClient() as first, HubSpotAsyncClient("hubspot_slow") as second:
-            return first._client is second._client, hubspot_async.open_pools()
+            return first._pool is second._pool, hubspot_async.open_pools()
 
     assert asyncio.run(scenario()) == (False, 2)
 
