@@ -224,3 +224,25 @@ def test_emulator_stats_count_the_request_log(hubspot_connection: HubSpotEmulato
 
     assert stats == {"requests": 2, "by_status": {"503": 1, "200": 1}}
     assert len(hubspot_connection.requests()) == 2  # reading the stats is not itself logged
+
+
+def test_many_triggers_in_one_loop_share_one_pool(hubspot_connection: HubSpotEmulator):
+    import asyncio
+
+    from airflow_provider_hubspot_imports.hooks import hubspot_async
+
+    ids = [hubspot_connection.add_import(lifecycle=[("PROCESSING", 2), ("DONE",)]) for _ in range(20)]
+    seen_pools: set[int] = set()
+
+    async def main() -> list[Any]:
+        runs = asyncio.gather(*(anext(trigger_for(import_id).run()) for import_id in ids))
+        while not runs.done():
+            seen_pools.add(hubspot_async.open_pools())
+            await asyncio.sleep(0.01)
+        return [event.payload for event in await runs]
+
+    events = asyncio.run(main())
+
+    assert [event["status"] for event in events] == ["succeeded"] * 20
+    assert seen_pools <= {0, 1} and 1 in seen_pools
+    assert len(hubspot_connection.requests()) == 20 * 3  # one request per poll, three polls each
