@@ -43,6 +43,12 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_hubspot_imports.operators.imports"],
             }
         ],
+        "triggers": [
+            {
+                "integration-name": "HubSpot",
+                "python-modules": ["airflow_provider_hubspot_imports.triggers.imports"],
+            }
+        ],
         "connection-types": [CONNECTION_TYPE_INFO],
         "extra-links": ["airflow_provider_hubspot_imports.links.HubSpotImportLink"],
     }

@@ -16,9 +16,19 @@ except ImportError:  # Airflow 2.11
     AIRFLOW_V3 = False
 
 try:  # Airflow 3.2+
-    from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout  # type: ignore[attr-defined,unused-ignore]
+    from airflow.sdk.exceptions import (  # type: ignore[attr-defined,unused-ignore]
+        AirflowException,
+        AirflowFailException,
+        AirflowNotFoundException,
+        AirflowSensorTimeout,
+    )
 except ImportError:  # Airflow 2.11 to 3.1
-    from airflow.exceptions import AirflowFailException, AirflowSensorTimeout  # type: ignore[no-redef,attr-defined,unused-ignore]
+    from airflow.exceptions import (  # type: ignore[no-redef,attr-defined,unused-ignore]
+        AirflowException,
+        AirflowFailException,
+        AirflowNotFoundException,
+        AirflowSensorTimeout,
+    )
 
 if TYPE_CHECKING:
     try:
@@ -42,7 +52,9 @@ def mask_secret(secret: str | None) -> None:
 
 __all__ = [
     "AIRFLOW_V3",
+    "AirflowException",
     "AirflowFailException",
+    "AirflowNotFoundException",
     "AirflowSensorTimeout",
     "BaseHook",
     "BaseOperator",

@@ -335,6 +335,7 @@ def test_a_refused_refresh_token_fails_without_retries_or_secrets(
 def test_every_oauth_secret_is_registered_with_the_masker(oauth_hubspot, monkeypatch):
     masked: list[str] = []
     monkeypatch.setattr("airflow_provider_hubspot_imports.hooks.hubspot.mask_secret", masked.append)
+    monkeypatch.setattr("airflow_provider_hubspot_imports.hooks.connection.mask_secret", masked.append)
     hook = HubSpotHook()
     hook.get_import(oauth_hubspot.add_import(lifecycle=[("DONE",)]))
 
@@ -371,3 +372,23 @@ def test_test_connection_with_oauth(oauth_hubspot: HubSpotEmulator):
 def test_a_masked_token_path_saved_by_a_form_is_refused_with_the_reason():
     with pytest.raises(ValueError, match=r"is '\*\*\*': Airflow masks extras whose name contains 'token'"):
         oauth_settings(token_path="***")
+
+
+def test_async_client_shares_one_oauth_token_and_refreshes_an_expired_one(oauth_hubspot: HubSpotEmulator):
+    import asyncio
+
+    from airflow_provider_hubspot_imports.hooks.hubspot_async import HubSpotAsyncClient
+
+    import_id = oauth_hubspot.add_import(lifecycle=[("DONE",)])
+
+    async def read_twice_with_two_clients() -> list[str]:
+        async with HubSpotAsyncClient() as first, HubSpotAsyncClient() as second:
+            states = [(await client.get_import(import_id)).state.value for client in (first, second)]
+            oauth_hubspot.expire_access_tokens()  # HubSpot now answers 401 EXPIRED_AUTHENTICATION
+            states.append((await first.get_import(import_id)).state.value)
+            return states
+
+    assert asyncio.run(read_twice_with_two_clients()) == ["DONE", "DONE", "DONE"]
+    assert oauth_hubspot.token_grants == 2  # one shared grant, one refresh after the expiry
+    statuses = [entry.status for entry in oauth_hubspot.requests(import_id)]
+    assert statuses == [200, 200, 401, 200]

@@ -190,6 +190,15 @@ class AccessTokens:
             self._refresh_token = token.refresh_token
         return token
 
+    def refresh_helps(self, error: BaseException, token: str | None) -> bool:
+        """After `error` on a call sent with `token`: True when the token expired and was dropped,
+        so fetching a new one and sending once more may succeed (OAuth connections only)."""
+        return token is not None and is_expired_token_error(error) and self.invalidate(token)
+
+    def explain(self, error: HubSpotAuthError) -> HubSpotAuthError:
+        """The 401 as the user should read it for this connection's kind of credentials."""
+        return explain_for_oauth(error) if self.uses_oauth else error
+
     def invalidate(self, token: str | None = None) -> bool:
         """Forget the cached access token (if it is `token`); True when a refresh may now help."""
         if not self.uses_oauth or self._token is None:

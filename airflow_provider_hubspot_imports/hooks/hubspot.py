@@ -13,28 +13,14 @@ from tenacity import Retrying
 from airflow_provider_hubspot_imports._compat import BaseHook, mask_secret
 from airflow_provider_hubspot_imports.core import protocol
 from airflow_provider_hubspot_imports.core.ids import validate_import_id
-from airflow_provider_hubspot_imports.core.oauth import (
-    AccessTokens,
-    explain_for_oauth,
-    is_expired_token_error,
-)
+from airflow_provider_hubspot_imports.core.oauth import AccessTokens
 from airflow_provider_hubspot_imports.core.protocol import ApiRequest
 from airflow_provider_hubspot_imports.core.redact import redact
 from airflow_provider_hubspot_imports.core.retry import RetryPolicy, tenacity_arguments
-from airflow_provider_hubspot_imports.core.settings import (
-    CONN_TYPE,
-    OAUTH_EXTRAS,
-    HubSpotSettings,
-    settings_from_connection_fields,
-    validate_timeout,
-)
-from airflow_provider_hubspot_imports.errors import (
-    HubSpotAuthError,
-    HubSpotBadResponseError,
-    HubSpotConnectionError,
-    HubSpotError,
-    HubSpotNotSentError,
-)
+from airflow_provider_hubspot_imports.core.settings import CONN_TYPE, HubSpotSettings, validate_timeout
+from airflow_provider_hubspot_imports.core.transport import Parse, connection_error, read_answer
+from airflow_provider_hubspot_imports.errors import HubSpotAuthError, HubSpotBadResponseError, HubSpotError
+from airflow_provider_hubspot_imports.hooks.connection import settings_for_connection
 from airflow_provider_hubspot_imports.hooks.upload import StreamingBody, file_part
 from airflow_provider_hubspot_imports.models import ImportRecord
 
@@ -42,23 +28,6 @@ PAGE_SIZE = 100
 # `test_connection` answers a person waiting on a button: a few retries, a short budget.
 TEST_MAX_RETRIES = 2
 TEST_MAX_SECONDS = 20.0
-
-
-def settings_for_connection(conn: Any, conn_id: str) -> HubSpotSettings:
-    """Validated settings from an Airflow `Connection`; registers the token with the secrets masker."""
-    mask_secret(conn.password)
-    extras = conn.extra_dejson
-    for name in OAUTH_EXTRAS:
-        for key in (name, f"extra__{CONN_TYPE}__{name}"):
-            if name != "client_id" and isinstance(extras.get(key), str):
-                mask_secret(extras[key])
-    return settings_from_connection_fields(
-        conn_id=conn_id,
-        host=conn.host,
-        port=conn.port,
-        password=conn.password,
-        extras=extras,
-    )
 
 
 class HubSpotHook(BaseHook):
@@ -120,12 +89,7 @@ class HubSpotHook(BaseHook):
     def settings(self) -> HubSpotSettings:
         """The connection's validated settings, looked up once per hook."""
         conn = self.get_connection(self.hubspot_conn_id)
-        settings = settings_for_connection(conn, self.hubspot_conn_id)
-        if self._overrides:
-            from dataclasses import replace
-
-            settings = replace(settings, **self._overrides)
-        return settings
+        return settings_for_connection(conn, self.hubspot_conn_id, self._overrides)
 
     @cached_property
     def retry_policy(self) -> RetryPolicy:
@@ -177,11 +141,10 @@ class HubSpotHook(BaseHook):
     # ---- transport ---------------------------------------------------------------------------
 
     def _send_once(
-        self, request: ApiRequest, started_at: float, policy: RetryPolicy | None = None, raw: bool = False
+        self, request: ApiRequest, started_at: float, policy: RetryPolicy, parse: Parse | None, raw: bool
     ) -> Any:
         """One attempt. `raw`: the OAuth token endpoint, whose answer `tokens` reads itself."""
         settings = self.settings
-        policy = policy or self.retry_policy
         body: Any = request.form_body
         headers: dict[str, Any] = {}
         if request.multipart is not None:
@@ -199,32 +162,28 @@ class HubSpotHook(BaseHook):
                 headers=headers or None,
                 timeout=policy.attempt_timeout(settings.timeout, started_at),
             )
-        except requests.ConnectionError as exc:
-            if not _never_sent(exc):
-                raise _connection_error(request, settings.base_url, exc, self.tokens.secrets) from None
-            raise HubSpotNotSentError(
-                f"{request.describe}: could not connect to {settings.base_url}, so nothing was sent "
-                f"({type(exc).__name__}: {redact(str(exc), self.tokens.secrets)})."
-            ) from None
-        except requests.Timeout as exc:
-            raise HubSpotConnectionError(
-                f"{request.describe}: no answer from {settings.base_url} within "
-                f"{settings.timeout:g} s ({type(exc).__name__})."
-            ) from None
         except requests.RequestException as exc:
-            raise _connection_error(request, settings.base_url, exc, self.tokens.secrets) from None
+            raise connection_error(
+                request,
+                settings,
+                exc,
+                timed_out=isinstance(exc, requests.Timeout),
+                never_sent=_never_sent(exc),
+                secrets=self.tokens.secrets,
+            ) from None
         if raw:
             return self.tokens.accept(request, response.status_code, response.headers, response.content)
-        return protocol.read_json(
+        return read_answer(
             request,
+            settings,
             response.status_code,
             response.headers,
             response.content,
+            parse,
             self.tokens.secrets,
-            self.hubspot_conn_id,
         )
 
-    def call(self, request: ApiRequest, parse: Any = None) -> Any:
+    def call(self, request: ApiRequest, parse: Parse | None = None) -> Any:
         """Send `request` under the retry policy; `parse` turns the JSON into the result.
 
         A parse failure (a 200 that is not an import record) is retried like a bad answer. With
@@ -237,8 +196,8 @@ class HubSpotHook(BaseHook):
         try:
             return self._call(request, parse, policy)
         except HubSpotAuthError as exc:
-            if token is None or not is_expired_token_error(exc) or not self.tokens.invalidate(token):
-                raise self._explain(exc) from None
+            if not self.tokens.refresh_helps(exc, token):
+                raise self.tokens.explain(exc) from None
             self.log.warning(
                 "%s: HubSpot says the access token expired; refreshing it once.", request.describe
             )
@@ -246,10 +205,7 @@ class HubSpotHook(BaseHook):
         try:
             return self._call(request, parse, policy)
         except HubSpotAuthError as exc:
-            raise self._explain(exc) from None
-
-    def _explain(self, error: HubSpotAuthError) -> HubSpotAuthError:
-        return explain_for_oauth(error) if self.tokens.uses_oauth else error
+            raise self.tokens.explain(exc) from None
 
     def _call(self, request: ApiRequest, parse: Any, policy: RetryPolicy, raw: bool = False) -> Any:
         started_at = time.monotonic()
@@ -258,8 +214,7 @@ class HubSpotHook(BaseHook):
         )
         for attempt in retrying:
             with attempt:
-                data = self._send_once(request, started_at, policy, raw)
-                return parse(request, data) if parse else data
+                return self._send_once(request, started_at, policy, parse, raw)
         raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
 
     # ---- the Imports API ---------------------------------------------------------------------
@@ -374,19 +329,16 @@ class HubSpotHook(BaseHook):
         return self.tokens.secrets if "settings" in self.__dict__ else ()
 
 
-def _never_sent(exc: requests.ConnectionError) -> bool:
+def _never_sent(exc: requests.RequestException) -> bool:
     """True when the connection itself failed (refused, DNS, connect timeout): no byte reached HubSpot."""
     import urllib3.exceptions
 
     if isinstance(exc, requests.ConnectTimeout):
         return True
+    if not isinstance(exc, requests.ConnectionError):
+        return False
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
     return isinstance(reason, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError))
 
 
-def _connection_error(
-    request: ApiRequest, base_url: str, exc: Exception, secrets: tuple[str, ...]
-) -> HubSpotConnectionError:
-    return HubSpotConnectionError(
-        f"{request.describe}: could not reach {base_url} ({type(exc).__name__}: {redact(str(exc), secrets)})."
-    )
+__all__ = ["HubSpotHook", "settings_for_connection"]

@@ -1,15 +1,22 @@
 """`ImportStateSensor`: wait until a HubSpot CRM import has finished, and finished well.
 
-DAG files import this module on every parse, so the hook (and `requests`) is imported where a
-poke runs, not here.
+DAG files import this module on every parse, so the hook (and `requests`), the trigger and the
+async client are imported where a task runs, not here.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_hubspot_imports._compat import BaseSensorOperator, PokeReturnValue
+from airflow_provider_hubspot_imports._compat import (
+    AirflowException,
+    AirflowFailException,
+    AirflowSensorTimeout,
+    BaseSensorOperator,
+    PokeReturnValue,
+)
 from airflow_provider_hubspot_imports.failures import fail_task_if_permanent
 from airflow_provider_hubspot_imports.links import HubSpotImportLink, persist_import_link
 from airflow_provider_hubspot_imports.models import ImportState
@@ -18,6 +25,13 @@ from airflow_provider_hubspot_imports.waiting import CancelOnGiveUp, settle, wai
 if TYPE_CHECKING:
     from airflow_provider_hubspot_imports._compat import Context
     from airflow_provider_hubspot_imports.hooks.hubspot import HubSpotHook
+    from airflow_provider_hubspot_imports.triggers.imports import ImportStateTrigger
+
+
+def _default_deferrable() -> bool:
+    from airflow.configuration import conf
+
+    return conf.getboolean("operators", "default_deferrable", fallback=False)
 
 
 class ImportStateSensor(CancelOnGiveUp, BaseSensorOperator):
@@ -40,6 +54,9 @@ class ImportStateSensor(CancelOnGiveUp, BaseSensorOperator):
     :param max_error_ratio: quality gate: a DONE import whose ERRORS / TOTAL_ROWS exceeds this
         fraction (e.g. 0.05) fails. A gate failure lists the import's first errors.
     :param cancel_on_timeout: cancel the import when the sensor times out or the task is killed.
+    :param deferrable: wait in the triggerer (`ImportStateTrigger`) instead of a worker; defaults to
+        ``[operators] default_deferrable``. The import is checked once first and the task only
+        defers if it has not finished yet. The outcome and the XCom are the same in both modes.
     """
 
     template_fields: Sequence[str] = ("import_id",)
@@ -58,9 +75,11 @@ class ImportStateSensor(CancelOnGiveUp, BaseSensorOperator):
         max_error_rows: int | None = None,
         max_error_ratio: float | None = None,
         cancel_on_timeout: bool = False,
+        deferrable: bool | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(mode=mode, poke_interval=poke_interval, **kwargs)
+        self.deferrable = _default_deferrable() if deferrable is None else deferrable
         self.import_id = import_id
         self.hubspot_conn_id = hubspot_conn_id
         self.max_error_rows = max_error_rows
@@ -107,6 +126,56 @@ class ImportStateSensor(CancelOnGiveUp, BaseSensorOperator):
             log=self.log,
         )
         return False if done is None else PokeReturnValue(is_done=True, xcom_value=done)
+
+    # ---- deferrable mode -----------------------------------------------------------------------
+
+    def execute(self, context: Context) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        end_time = time.time() + self.timeout
+        checked = self.poke(context)
+        if isinstance(checked, PokeReturnValue) and checked.is_done:
+            return checked.xcom_value
+        self.defer(trigger=self._trigger(end_time), method_name="execute_complete")
+
+    def _trigger(self, end_time: float | None) -> ImportStateTrigger:
+        from airflow_provider_hubspot_imports.triggers.imports import ImportStateTrigger
+
+        return ImportStateTrigger(
+            import_id=self.import_id,
+            hubspot_conn_id=self.hubspot_conn_id,
+            poll_interval=self.poke_interval,
+            end_time=end_time,
+            success_states=sorted(state.value for state in self.success_states),
+            failure_states=sorted(state.value for state in self.failure_states),
+        )
+
+    def execute_complete(self, context: Context, event: Mapping[str, Any] | None = None) -> Any:
+        """Resume after `ImportStateTrigger` fired: the same verdict, message and XCom as a poke."""
+        from airflow_provider_hubspot_imports.triggers import imports as trigger
+
+        status = event.get("status") if isinstance(event, Mapping) else None
+        message = str(event.get("message", "")) if isinstance(event, Mapping) else ""
+        if status in (trigger.SUCCEEDED, trigger.FAILED) and isinstance(event, Mapping):
+            record = event.get("record")
+            if not isinstance(record, Mapping):
+                raise AirflowException(
+                    f"The trigger reported {status!r} without the import record: {event!r}"
+                )
+            result = self.complete(record)
+            if isinstance(result, PokeReturnValue) and result.is_done:
+                return result.xcom_value
+            raise AirflowException(
+                f"The trigger reported {status!r} but the record it sent is not finished by this sensor's "
+                f"states: {message}"
+            )
+        if status == trigger.TIMEOUT:
+            raise AirflowSensorTimeout(message)
+        if status == trigger.ERROR:
+            raise AirflowFailException(message)
+        raise AirflowException(
+            f"Unexpected event from ImportStateTrigger for import {self.import_id}: {event!r}"
+        )
 
 
 __all__ = ["ImportState", "ImportStateSensor"]

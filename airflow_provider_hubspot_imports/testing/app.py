@@ -23,6 +23,9 @@ from airflow_provider_hubspot_imports.testing.multipart import FormPart
 _VERSION = r"(?:20\d\d-(?:03|09))"
 _ID = r"(?P<import_id>[^/]+)"
 INT64_MAX = 2**63 - 1
+# Counts of the request log, for a test or benchmark driving an emulator in another process.
+# Not logged itself, needs no token, and shows no secret.
+STATS_PATH = "/__emulator__/stats"
 
 
 @dataclass
@@ -97,6 +100,8 @@ class EmulatorApp:
         self.routes.append((method, re.compile(f"^{pattern}$"), handler, per_import))
 
     def handle(self, request: Request) -> Reply:
+        if request.path == STATS_PATH and request.method == "GET":
+            return Reply.json(200, self.model.stats())
         reply, import_id, authorized = self._dispatch(request)
         self.model.record_request(
             LoggedRequest(

@@ -301,6 +301,14 @@ class EmulatorModel:
                 and (path_suffix is None or entry.path.endswith(path_suffix))
             ]
 
+    def stats(self) -> dict[str, Any]:
+        """How many requests were served, by status (0: connection dropped) and in total."""
+        with self.lock:
+            by_status: dict[str, int] = {}
+            for entry in self.log:
+                by_status[str(entry.status)] = by_status.get(str(entry.status), 0) + 1
+            return {"requests": len(self.log), "by_status": by_status}
+
     def record_request(self, entry: LoggedRequest) -> None:
         with self.lock:
             self.log.append(entry)

@@ -1,0 +1,192 @@
+"""ImportStateSensor(deferrable=True): when it defers, with which trigger, and how it resumes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from typing import Any
+
+import pytest
+
+from airflow_provider_hubspot_imports._compat import (
+    AirflowException,
+    AirflowFailException,
+    AirflowSensorTimeout,
+)
+from airflow_provider_hubspot_imports.sensors.imports import ImportStateSensor
+from airflow_provider_hubspot_imports.testing import HubSpotEmulator
+from airflow_provider_hubspot_imports.triggers.imports import ImportStateTrigger
+
+
+def task_deferred() -> type[BaseException]:
+    try:
+        from airflow.sdk.exceptions import TaskDeferred
+    except ImportError:  # Airflow 2.11
+        from airflow.exceptions import TaskDeferred  # type: ignore[no-redef]
+    return TaskDeferred
+
+
+def sensor(**kwargs: Any) -> ImportStateSensor:
+    kwargs.setdefault("task_id", "wait")
+    kwargs.setdefault("deferrable", True)
+    return ImportStateSensor(**kwargs)
+
+
+def record(state: str, import_id: str = "42") -> dict[str, Any]:
+    return {
+        "id": import_id,
+        "state": state,
+        "createdAt": "2026-01-01T00:00:00.000Z",
+        "updatedAt": "2026-01-01T00:05:00.000Z",
+        "metadata": {"counters": {"TOTAL_ROWS": 2}},
+        "newField": [1],
+    }
+
+
+def test_defers_with_the_right_trigger_when_not_finished(hubspot_connection: HubSpotEmulator):
+    import_id = hubspot_connection.add_import(lifecycle=[("PROCESSING",)])
+    waiter = sensor(
+        import_id=str(import_id),
+        poke_interval=7,
+        timeout=600,
+        success_states=["DONE"],
+        failure_states=["FAILED"],
+    )
+
+    before = time.time()
+    with pytest.raises(task_deferred()) as deferred:
+        waiter.execute({})
+    after = time.time()
+
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, ImportStateTrigger)
+    assert deferred.value.method_name == "execute_complete"
+    _, kwargs = trigger.serialize()
+    end_time = kwargs.pop("end_time")
+    assert before + 600 <= end_time <= after + 600
+    assert kwargs == {
+        "import_id": str(import_id),
+        "hubspot_conn_id": "hubspot_default",
+        "poll_interval": 7.0,
+        "success_states": ["DONE"],
+        "failure_states": ["FAILED"],
+    }
+    assert len(hubspot_connection.requests(import_id)) == 1  # checked once before deferring
+
+
+def test_does_not_defer_when_already_done(hubspot_connection: HubSpotEmulator):
+    import_id = hubspot_connection.add_import(lifecycle=[("DONE",)])
+
+    result = sensor(import_id=import_id).execute({})
+
+    assert result == hubspot_connection.requests(import_id)[0].response_json()
+
+
+def test_fails_without_deferring_when_already_failed(hubspot_connection: HubSpotEmulator):
+    import_id = hubspot_connection.add_import(lifecycle=[("CANCELED",)])
+
+    with pytest.raises(AirflowFailException, match="CANCELED is a failure state"):
+        sensor(import_id=import_id).execute({})
+
+
+def test_permanent_error_on_the_first_check_fails_without_deferring(hubspot_connection: HubSpotEmulator):
+    with pytest.raises(AirflowFailException, match="HTTP 404"):
+        sensor(import_id=999).execute({})
+
+
+def test_bad_import_id_fails_before_any_request(hubspot_connection: HubSpotEmulator):
+    with pytest.raises(AirflowFailException, match="not a valid HubSpot import id"):
+        sensor(import_id="-5").execute({})
+    assert hubspot_connection.requests() == []
+
+
+def test_execute_complete_returns_the_record_on_success():
+    served = record("DONE")
+
+    assert sensor(import_id=42).execute_complete({}, {"status": "succeeded", "record": served}) == served
+
+
+def test_execute_complete_fails_with_the_reschedule_mode_message():
+    failed = record("FAILED")
+    waiter = sensor(import_id=42)
+    with pytest.raises(AirflowFailException) as via_poke:
+        waiter.complete(failed)
+
+    with pytest.raises(AirflowFailException) as via_event:
+        waiter.execute_complete({}, {"status": "failed", "record": failed, "message": "ignored"})
+
+    assert str(via_event.value) == str(via_poke.value)
+    assert "import 42 is FAILED; counters: TOTAL_ROWS=2" in str(via_event.value)
+
+
+def test_execute_complete_times_out_as_a_sensor():
+    with pytest.raises(AirflowSensorTimeout, match="did not reach DONE"):
+        sensor(import_id=42).execute_complete(
+            {}, {"status": "timeout", "message": "Import 42 did not reach DONE or a failure state"}
+        )
+
+
+def test_timeout_with_soft_fail_skips():
+    try:
+        from airflow.sdk.exceptions import AirflowSkipException
+    except ImportError:
+        from airflow.exceptions import AirflowSkipException  # type: ignore[no-redef]
+    waiter = sensor(import_id=42, soft_fail=True)
+
+    with pytest.raises(AirflowSkipException):
+        waiter.resume_execution("execute_complete", {"event": {"status": "timeout", "message": "late"}}, {})
+
+
+def test_execute_complete_fails_on_an_error_event():
+    with pytest.raises(AirflowFailException, match="HTTP 401"):
+        sensor(import_id=42).execute_complete(
+            {}, {"status": "error", "message": "GET import 42 failed: HTTP 401"}
+        )
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        None,
+        {},
+        {"status": "surprise"},
+        {"status": "succeeded"},
+        {"status": "succeeded", "record": record("PROCESSING")},
+    ],
+    ids=["none", "empty", "unknown status", "no record", "record not terminal"],
+)
+def test_execute_complete_refuses_a_malformed_event(event: Any):
+    with pytest.raises(AirflowException) as raised:
+        sensor(import_id=42).execute_complete({}, event)
+    assert not isinstance(raised.value, (AirflowFailException, AirflowSensorTimeout))
+    assert "trigger" in str(raised.value).lower()
+
+
+def test_deferrable_defaults_to_the_airflow_setting(monkeypatch: pytest.MonkeyPatch):
+    assert sensor(import_id=1, deferrable=None).deferrable is False
+    monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", "True")
+    assert sensor(import_id=1, deferrable=None).deferrable is True
+    assert sensor(import_id=1, deferrable=False).deferrable is False
+
+
+def test_importing_the_sensor_adds_no_http_library():
+    """DAG files import the sensor on every parse: it must not pull an HTTP client airflow.sdk lacks."""
+    code = (
+        "import sys, airflow.sdk\n"
+        "before = set(sys.modules)\n"
+        "import airflow_provider_hubspot_imports.sensors.imports\n"
+        "added = set(sys.modules) - before\n"
+        "heavy = ('aiohttp', 'httpx', 'httpcore', 'anyio', 'requests', 'urllib3', 'tenacity')\n"
+        "print(sorted(m for m in added if m.split('.')[0] in heavy))\n"
+        "print('httpx' in before)\n"
+        "print(sorted(m for m in added if m.startswith('airflow_provider_hubspot_imports.')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    added_http, httpx_preloaded, ours = result.stdout.strip().splitlines()[-3:]
+
+    assert added_http == "[]"
+    assert httpx_preloaded == "True"  # httpx is already paid for by airflow.sdk
+    assert (
+        "hooks.hubspot_async" not in ours and "triggers.imports" not in ours and "hooks.hubspot'" not in ours
+    )
