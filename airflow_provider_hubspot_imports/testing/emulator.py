@@ -40,6 +40,10 @@ from airflow_provider_hubspot_imports.testing.model import (
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Send each answer as soon as it is written, headers and body in one buffered write: otherwise
+    # Nagle's algorithm holds the body back until the client's delayed ACK, about 40 ms per request.
+    disable_nagle_algorithm = True
+    wbufsize = -1
     server: _Server
 
     def _serve(self) -> None:
