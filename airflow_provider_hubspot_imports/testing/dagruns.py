@@ -14,7 +14,7 @@ def load_dagbag(folder: str | Path) -> Any:
     except ImportError:  # Airflow 2.11
         from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
     if "include_examples" in inspect.signature(DagBag.__init__).parameters:
-        return DagBag(dag_folder=str(folder), include_examples=False)
+        return DagBag(dag_folder=str(folder), include_examples=False)  # type: ignore[call-arg]
     return DagBag(str(folder))
 
 
