@@ -34,6 +34,10 @@ FULL = Plan(rounds=20, calls_per_round=100, first_call_repeats=7)
 QUICK = Plan(rounds=8, calls_per_round=60, first_call_repeats=1)
 
 
+def _fresh(count: int) -> str:
+    return f"{count} fresh process{'es' if count != 1 else ''}"
+
+
 def _import_path(import_id: int) -> str:
     return f"/crm/imports/2026-03/{import_id}"
 
@@ -137,7 +141,7 @@ def measure(emulator: EmulatorProcess, plan: Plan, quick: bool) -> tuple[list[Ro
         ),
         Row(
             "1c first call: new hook (env conn lookup, session) vs new Session",
-            f"{first_ratio:.2f}x (median of {len(firsts)} fresh processes)",
+            f"{first_ratio:.2f}x (median of {_fresh(len(firsts))})",
             "report only",
             None,
         ),
