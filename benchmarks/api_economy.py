@@ -83,7 +83,8 @@ def measure(emulator: EmulatorProcess, cases: tuple[Case, ...]) -> list[Row]:
     outcomes = json.loads(lines[-1][len("RESULT ") :])
     rows = []
     for (case, dag_id, import_id), outcome in zip(runs, outcomes, strict=True):
-        requests = emulator.counts([import_id])["total"]
+        counts = emulator.counts([import_id])
+        requests = counts["total"]
         holds = outcome["state"] == "success" and requests == case.expected
         rows.append(
             Row(
@@ -92,7 +93,12 @@ def measure(emulator: EmulatorProcess, cases: tuple[Case, ...]) -> list[Row]:
                 f"exactly ceil(D/P)+1 = {case.expected}",
                 holds,
                 quick_fail=not holds,
-                details={"dag_id": dag_id, "import_id": import_id, "run_seconds": outcome["seconds"]},
+                details={
+                    "dag_id": dag_id,
+                    "import_id": import_id,
+                    "run_seconds": outcome["seconds"],
+                    "request_offsets_seconds": counts["offsets"],
+                },
             )
         )
     rows.append(

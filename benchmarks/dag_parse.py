@@ -123,7 +123,7 @@ def measure(plan: Plan) -> list[Row]:
         ),
         Row(
             f"2c DagBag parse, {SENSORS} ImportStateSensors vs {SENSORS} HttpSensors",
-            f"{parse_ratio:.2f}x (median of {len(pairs)} alternating pairs)",
+            f"{parse_ratio:.2f}x (median of {len(pairs)} alternating pair{'s' if len(pairs) != 1 else ''})",
             "<= 1.00x (no slower)",
             parse_ratio <= 1.0,
             quick_fail=parse_ratio > PARSE_QUICK_LIMIT,

@@ -42,9 +42,13 @@ def _apply(emulator: Any, command: dict[str, Any]) -> dict[str, Any]:
         with model.lock:
             entries = [entry for entry in model.log if not wanted or entry.import_id in wanted]
         by_status: dict[str, int] = {}
+        limited: dict[str, int] = {}
         for entry in entries:
             by_status[str(entry.status)] = by_status.get(str(entry.status), 0) + 1
-        return {"total": len(entries), "by_status": by_status}
+            if entry.status == 429:
+                limited[str(entry.import_id)] = limited.get(str(entry.import_id), 0) + 1
+        offsets = [round(entry.at - entries[0].at, 3) for entry in entries] if entries else []
+        return {"total": len(entries), "by_status": by_status, "429_by_import": limited, "offsets": offsets}
     if op == "clear_log":
         with model.lock:
             model.log.clear()

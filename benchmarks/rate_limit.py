@@ -93,6 +93,8 @@ def measure(emulator: EmulatorProcess, plan: Plan) -> tuple[list[Row], float]:
         "seconds": round(outcome["seconds"], 2),
         "least_seconds": least,
         "failed_waits": failed[:5],
+        "waits_with_429": len(counts["429_by_import"]),
+        "most_429s_in_one_wait": max(counts["429_by_import"].values(), default=0),
         "pokes_per_wait_max": max((wait.get("pokes", 0) for wait in outcome["waits"]), default=0),
     }
     rows = [
@@ -106,7 +108,9 @@ def measure(emulator: EmulatorProcess, plan: Plan) -> tuple[list[Row], float]:
         ),
         Row(
             "4b rate limit: requests sent / 429s received",
-            f"{counts['total']} sent ({answered} answered, {limited} x 429); {plan.wanted} wanted unlimited",
+            f"{counts['total']} sent ({answered} answered, {limited} x 429 in "
+            f"{len(counts['429_by_import'])} waits, at most "
+            f"{max(counts['429_by_import'].values(), default=0)} per wait); {plan.wanted} wanted unlimited",
             "report only",
             None,
         ),
