@@ -1,6 +1,6 @@
 """Run the provider's performance benchmarks and print one table: figure | measured | goal | holds?
 
-    python benchmarks/run.py           # full run (a few minutes)
+    python benchmarks/run.py           # full run (about two minutes)
     python benchmarks/run.py --quick   # CI: well under a minute; exit 1 only when a goal is missed
                                        # by the wide margin each figure states (see docs/performance.md)
 
