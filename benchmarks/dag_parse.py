@@ -58,7 +58,7 @@ class Plan:
 
 
 FULL = Plan(import_repeats=9, parse_pairs=7)
-QUICK = Plan(import_repeats=3, parse_pairs=1)
+QUICK = Plan(import_repeats=3, parse_pairs=2)
 
 
 def _child(*args: str) -> dict[str, Any]:

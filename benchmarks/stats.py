@@ -8,18 +8,28 @@ from collections.abc import Callable, Mapping
 
 
 def interleaved_rounds(
-    contenders: Mapping[str, Callable[[], object]], rounds: int, calls_per_round: int
+    contenders: Mapping[str, Callable[[], object]], rounds: int, calls_per_round: int, chunk: int = 10
 ) -> dict[str, list[float]]:
-    """Seconds per round for each contender; the order flips every round so drift cancels."""
+    """Seconds per round for each contender.
+
+    Within a round the contenders take turns every `chunk` calls, and the order of turns rotates,
+    so a burst of load from elsewhere on the machine lands on all of them alike.
+    """
     names = list(contenders)
     seconds: dict[str, list[float]] = {name: [] for name in names}
-    for number in range(rounds):
-        for name in names if number % 2 == 0 else reversed(names):
-            call = contenders[name]
-            started = time.perf_counter()
-            for _ in range(calls_per_round):
-                call()
-            seconds[name].append(time.perf_counter() - started)
+    turns = max(1, calls_per_round // chunk)
+    for _ in range(rounds):
+        spent = dict.fromkeys(names, 0.0)
+        for turn in range(turns):
+            shift = turn % len(names)
+            for name in names[shift:] + names[:shift]:
+                call = contenders[name]
+                started = time.perf_counter()
+                for _ in range(chunk):
+                    call()
+                spent[name] += time.perf_counter() - started
+        for name in names:
+            seconds[name].append(spent[name])
     return seconds
 
 
