@@ -101,6 +101,9 @@ def measure(emulator: EmulatorProcess, cases: tuple[Case, ...]) -> list[Row]:
                 },
             )
         )
+    # SLOT for the deferrable mode: when ImportStateTrigger lands, add a second task (or DAG) with
+    # deferrable=True to GATE_DAGS, run the same cases through it, and replace this row with the
+    # measured rows (same goal: exactly ceil(D/P)+1 requests per wait).
     rows.append(
         Row(
             "3 requests per wait, deferrable mode (slot: lands with the trigger)",
