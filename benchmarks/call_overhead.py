@@ -70,7 +70,10 @@ def _contenders(
     url = emulator.base_url + _import_path(import_id)
     http_hook = HttpHook(method="GET", http_conn_id="hubspot_http")
     endpoint = _import_path(import_id)
-    get_import = lambda: hook.get_import(import_id)  # noqa: E731
+
+    def get_import() -> object:
+        return hook.get_import(import_id)
+
     floor = {
         "HubSpotHook.get_import": get_import,
         "requests.Session (floor)": lambda: session.get(url).json(),
@@ -101,7 +104,7 @@ def first_calls(emulator: EmulatorProcess, import_id: int, repeats: int) -> list
     return results
 
 
-def measure(emulator: EmulatorProcess, plan: Plan, quick: bool) -> tuple[list[Row], dict[str, Any]]:
+def measure(emulator: EmulatorProcess, plan: Plan) -> tuple[list[Row], dict[str, Any]]:
     (import_id,) = emulator.add_imports([["PROCESSING"]])
     floor_pair, http_pair = _contenders(emulator, import_id)
     cpu_before, requests_before = emulator.cpu_seconds(), emulator.counts()["total"]

@@ -18,7 +18,7 @@ def run_all(*, quick: bool, say: Callable[[str], None]) -> list[Row]:
         say(f"emulator process on {emulator.base_url}")
         say("1 call overhead (interleaved rounds)")
         call_rows, call_drive = call_overhead.measure(
-            emulator, call_overhead.QUICK if quick else call_overhead.FULL, quick
+            emulator, call_overhead.QUICK if quick else call_overhead.FULL
         )
         rows = call_rows + rows
         say("3 API economy (dag.test() of a gate DAG)")
