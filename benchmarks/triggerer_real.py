@@ -231,7 +231,8 @@ def main(argv: list[str] | None = None) -> int:
         ):
             first_done[entry.import_id] = entry.at + offset
     rows = finished_tasks(db)
-    delays, states = [], {}
+    delays: list[float] = []
+    states: dict[str, int] = {}
     for interval_start, state, end_date in rows:
         states[state] = states.get(state, 0) + 1
         import_id = int(parse_db_time(interval_start).strftime("%m%d%H"))

@@ -50,6 +50,10 @@ class RetryPolicy:
     def should_retry(error: BaseException) -> bool:
         return isinstance(error, HubSpotError) and error.retryable
 
+    def retries(self, error: BaseException, *, idempotent: bool = True) -> bool:
+        """Whether `error` is worth another attempt of a request (`idempotent`: safe to repeat)."""
+        return self.should_retry(error) if idempotent else self.should_retry_unprocessed(error)
+
     @staticmethod
     def should_retry_unprocessed(error: BaseException) -> bool:
         """For a request that must not run twice (starting an import): retry only what provably never ran.
@@ -101,7 +105,9 @@ def tenacity_arguments(
     policy: RetryPolicy, log: Any, describe: str, *, idempotent: bool = True
 ) -> dict[str, Any]:
     """Keyword arguments for `tenacity.Retrying` / `AsyncRetrying` implementing `policy`."""
-    should_retry = policy.should_retry if idempotent else policy.should_retry_unprocessed
+
+    def should_retry(error: BaseException) -> bool:
+        return policy.retries(error, idempotent=idempotent)
 
     def wait(state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None

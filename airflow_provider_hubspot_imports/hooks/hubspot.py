@@ -209,11 +209,25 @@ class HubSpotHook(BaseHook):
 
     def _call(self, request: ApiRequest, parse: Any, policy: RetryPolicy, raw: bool = False) -> Any:
         started_at = time.monotonic()
+        try:
+            return self._send_once(request, started_at, policy, parse, raw)
+        except Exception as error:
+            if not policy.retries(error, idempotent=request.idempotent):
+                raise
+            first_failure: Exception | None = error
+        # The first attempt ran outside tenacity: most calls succeed at once, and building and
+        # driving a `Retrying` costs about as much Python work as the rest of the hook together
+        # (docs/performance.md). Tenacity takes over with that failure as its attempt 1 and its
+        # clock started when the call did, so waits, logs and bounds are exactly the policy's.
         retrying = Retrying(
             **tenacity_arguments(policy, self.log, request.describe, idempotent=request.idempotent)
         )
         for attempt in retrying:
             with attempt:
+                if first_failure is not None:
+                    attempt.retry_state.start_time = started_at
+                    failure, first_failure = first_failure, None
+                    raise failure
                 return self._send_once(request, started_at, policy, parse, raw)
         raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
 

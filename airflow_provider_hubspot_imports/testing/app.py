@@ -257,8 +257,7 @@ class EmulatorApp:
             emulated = self.model.imports.get(import_id)
             if emulated is None:
                 return hubspot_error(404, "OBJECT_NOT_FOUND", f"Import {import_id} was not found")
-            record = emulated.record()
-            emulated.polls += 1
+            record = emulated.poll(self.model.now())
         return Reply.json(200, record)
 
     def list_imports(self, request: Request, match: re.Match[str]) -> Reply:

@@ -43,9 +43,10 @@ from airflow_provider_hubspot_imports.testing.multipart import MultipartError, b
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    # Headers and body go out in two writes; with Nagle's algorithm on, the body waits for the
-    # client's delayed ACK (about 40 ms on Linux) on every keep-alive request.
+    # Send each answer as soon as it is written, headers and body in one buffered write: otherwise
+    # Nagle's algorithm holds the body back until the client's delayed ACK, about 40 ms per request.
     disable_nagle_algorithm = True
+    wbufsize = -1
     server: _Server
 
     def _serve(self) -> None:

@@ -28,11 +28,21 @@ def iso_timestamp(moment: datetime) -> str:
 
 @dataclass(frozen=True)
 class Step:
-    """One stage of a lifecycle: `state` for `polls` GETs (None: for ever after)."""
+    """One stage of a lifecycle: `state` for `polls` GETs, or for `seconds` (None: for ever after).
+
+    A `seconds` step is driven by time rather than polls: the clock starts at the import's first
+    GET, and the durations of `seconds` steps add up along the lifecycle, so
+    ``[{"state": "PROCESSING", "seconds": 6}, "DONE"]`` is an import that lasts 6 s from its first poll.
+    """
 
     state: str
     polls: int | None = None
     counters: Mapping[str, int] | None = None
+    seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.polls is not None and self.seconds is not None:
+            raise ValueError(f"step {self.state}: give polls or seconds, not both")
 
     @classmethod
     def parse(cls, value: Step | Mapping[str, Any] | Iterable[Any] | str) -> Step:
@@ -41,7 +51,7 @@ class Step:
         if isinstance(value, str):
             return cls(value)
         if isinstance(value, Mapping):
-            return cls(str(value["state"]), value.get("polls"), value.get("counters"))
+            return cls(str(value["state"]), value.get("polls"), value.get("counters"), value.get("seconds"))
         items = list(value)
         return cls(str(items[0]), items[1] if len(items) > 1 else None, items[2] if len(items) > 2 else None)
 
@@ -83,19 +93,37 @@ class EmulatedImport:
     def is_active(self) -> bool:
         return self.current_step().state in ACTIVE_STATES
 
-    def current_step(self) -> Step:
+    first_polled_at: float | None = None
+
+    def current_step(self, now: float | None = None) -> Step:
         if self.forced_state is not None:
             return Step(self.forced_state)
-        seen = 0
+        elapsed = 0.0
+        if self.first_polled_at is not None:
+            elapsed = (time.monotonic() if now is None else now) - self.first_polled_at
+        seen_polls, seen_seconds = 0, 0.0
         for step in self.steps:
-            if step.polls is None or self.polls < seen + step.polls:
+            if step.seconds is not None:
+                if elapsed < seen_seconds + step.seconds:
+                    return step
+                seen_seconds += step.seconds
+            elif step.polls is None or self.polls < seen_polls + step.polls:
                 return step
-            seen += step.polls
+            else:
+                seen_polls += step.polls
         return self.steps[-1]
 
-    def record(self) -> dict[str, Any]:
+    def poll(self, now: float) -> dict[str, Any]:
+        """Answer one GET: the record at `now`, counted as a poll (the first one starts the clock)."""
+        if self.first_polled_at is None:
+            self.first_polled_at = now
+        record = self.record(now)
+        self.polls += 1
+        return record
+
+    def record(self, now: float | None = None) -> dict[str, Any]:
         """The import as HubSpot's GET returns it, at the current step."""
-        step = self.current_step()
+        step = self.current_step(now)
         counters = dict(step.counters) if step.counters is not None else dict(self.counters)
         updated = self.created_at + timedelta(seconds=self.polls)
         record: dict[str, Any] = {

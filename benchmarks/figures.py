@@ -1,0 +1,39 @@
+"""All figures in order: the DAG-parse children first (no server), then everything that needs the
+emulator process; the emulator's capacity last, against the rates the other figures drove."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from benchmarks import api_economy, call_overhead, dag_parse, emulator_capacity, rate_limit
+from benchmarks.emulator_process import EmulatorProcess
+from benchmarks.report import Row
+
+
+def run_all(*, quick: bool, say: Callable[[str], None]) -> list[Row]:
+    rows: list[Row] = []
+    say("2 DAG-parse cost (fresh interpreters)")
+    rows += dag_parse.measure(dag_parse.QUICK if quick else dag_parse.FULL)
+    with EmulatorProcess() as emulator:
+        say(f"emulator process on {emulator.base_url}")
+        say("1 call overhead (interleaved rounds)")
+        call_rows, call_drive = call_overhead.measure(
+            emulator, call_overhead.QUICK if quick else call_overhead.FULL
+        )
+        rows = call_rows + rows
+        say("3 API economy (dag.test() of a gate DAG)")
+        cases = api_economy.QUICK if quick else api_economy.FULL
+        rows += api_economy.measure(emulator, cases)
+        say("4 rate-limit economy (concurrent sensors)")
+        limit_rows, limit_rate = rate_limit.measure(emulator, rate_limit.QUICK if quick else rate_limit.FULL)
+        rows += limit_rows
+        say("5 emulator capacity")
+        driven = {
+            "figure 1 (sequential GETs)": call_drive["sequential_calls_per_second"],
+            "figure 3 (one sensor)": 1.0 / min(case.poke_interval for case in cases),
+            "figure 4 (50 sensors)": limit_rate,
+        }
+        rows += emulator_capacity.measure(
+            emulator, emulator_capacity.QUICK if quick else emulator_capacity.FULL, driven
+        )
+    return rows
