@@ -86,3 +86,27 @@ def test_a_token_echoed_by_hubspot_is_redacted(hubspot: HubSpotEmulator, run_dag
     assert result.task_states["wait_for_import"] == "failed"
     assert "Token *** is not valid" in result.output
     assert TOKEN not in result.output + capfd.readouterr().out
+
+
+@pytest.mark.dagrun
+@pytest.mark.parametrize("case", ALL_CASES, ids=ids)
+def test_deferred_sensor_in_a_dag_run(case: FaultCase, hubspot: HubSpotEmulator, run_dag):
+    # The sensor checks once before deferring: the import is PROCESSING then, and the faults only
+    # start after that first GET, so every one of them reaches the trigger.
+    import_id = hubspot.add_import(
+        lifecycle=[("PROCESSING", 1), ("DONE",)], faults=case.faults, faults_after_polls=1
+    )
+
+    result = run_dag("test_deferrable_gate", {"import_id": str(import_id)})
+
+    assert result.task_states["wait_for_import"] == case.sensor_state
+    assert result.try_numbers["wait_for_import"] == 1
+    served = hubspot.requests(import_id)
+    assert served[0].response_json()["state"] == "PROCESSING"  # the check before deferring
+    assert len(served) == 1 + case.sensor_requests  # then the trigger, request for request as a poke
+    if case.sensor_state == "success":
+        assert result.xcoms["wait_for_import"] == served[-1].response_json()
+        assert result.xcoms["load"] == served[-1].response_json()
+    if case.message:
+        assert case.message in result.output
+    assert TOKEN not in result.output + json.dumps(result.xcoms)
