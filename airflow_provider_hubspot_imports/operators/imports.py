@@ -24,15 +24,11 @@ def _hook(conn_id: str) -> HubSpotHook:
     return HubSpotHook(conn_id)
 
 
-class HubSpotGetImportOperator(BaseOperator):
-    """Fetch one import's record and push it, exactly as HubSpot sent it, as XCom ``return_value``.
-
-    Permanent errors (bad import id, 401, 403, 404) fail the task without retries; transient ones
-    that outlast the hook's retries fail it normally, so the task's own `retries` apply.
-
-    :param import_id: the import's numeric id (templated).
-    :param hubspot_conn_id: Airflow connection of type ``hubspot``.
-    """
+class _OneImportOperator(BaseOperator):
+    """An operator acting on one existing import: it opens the hook, records the "HubSpot import"
+    link, and fails without task retries on permanent errors (bad import id, 401, 403, 404);
+    transient ones that outlast the hook's retries fail it normally, so the task's `retries` apply.
+    Subclasses say what to do in `act`."""
 
     template_fields: Sequence[str] = ("import_id",)
     ui_color = "#ff7a59"
@@ -50,18 +46,33 @@ class HubSpotGetImportOperator(BaseOperator):
 
         hook = _hook(self.hubspot_conn_id)
         try:
-            record = hook.get_import(self.import_id)
+            result = self.act(hook)
             persist_import_link(context, hook, self.import_id, self.log)
         except HubSpotError as error:
             fail_task_if_permanent(error)
             raise
         finally:
             hook.close()
+        return result
+
+    def act(self, hook: HubSpotHook) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class HubSpotGetImportOperator(_OneImportOperator):
+    """Fetch one import's record and push it, exactly as HubSpot sent it, as XCom ``return_value``.
+
+    :param import_id: the import's numeric id (templated).
+    :param hubspot_conn_id: Airflow connection of type ``hubspot``.
+    """
+
+    def act(self, hook: HubSpotHook) -> dict[str, Any]:
+        record = hook.get_import(self.import_id)
         self.log.info("HubSpot %s", record.summary())
         return dict(record.raw)
 
 
-class HubSpotCancelImportOperator(BaseOperator):
+class HubSpotCancelImportOperator(_OneImportOperator):
     """Cancel an active import; pushes HubSpot's answer (``status``, timestamps) as XCom ``return_value``.
 
     Canceling an import that already finished is refused by HubSpot, which fails the task.
@@ -70,29 +81,8 @@ class HubSpotCancelImportOperator(BaseOperator):
     :param hubspot_conn_id: Airflow connection of type ``hubspot``.
     """
 
-    template_fields: Sequence[str] = ("import_id",)
-    ui_color = "#ff7a59"
-    operator_extra_links = (HubSpotImportLink(),)
-
-    def __init__(
-        self, *, import_id: int | str, hubspot_conn_id: str = "hubspot_default", **kwargs: Any
-    ) -> None:
-        super().__init__(**kwargs)
-        self.import_id = import_id
-        self.hubspot_conn_id = hubspot_conn_id
-
-    def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_hubspot_imports.errors import HubSpotError
-
-        hook = _hook(self.hubspot_conn_id)
-        try:
-            answer = hook.cancel_import(self.import_id)
-            persist_import_link(context, hook, self.import_id, self.log)
-        except HubSpotError as error:
-            fail_task_if_permanent(error)
-            raise
-        finally:
-            hook.close()
+    def act(self, hook: HubSpotHook) -> dict[str, Any]:
+        answer = hook.cancel_import(self.import_id)
         self.log.info("Canceled HubSpot import %s; HubSpot answered %s", self.import_id, answer)
         return answer
 
