@@ -18,6 +18,11 @@ class HubSpotImportLink(BaseOperatorLink):
 
     name = "HubSpot import"
 
+    @property
+    def xcom_key(self) -> str:
+        # Airflow 3 names it so itself; Airflow 2.11's BaseOperatorLink has no such attribute.
+        return f"_link_{type(self).__name__}"
+
     def get_link(self, operator: Any, *, ti_key: Any) -> str:
         try:
             from airflow.sdk.execution_time.xcom import XCom

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,7 +64,17 @@ def _runner(bag: Any, capfd: pytest.CaptureFixture[str]) -> Any:
     def run(dag_id: str, conf: Mapping[str, Any] | None = None) -> DagRunResult:
         dag = bag.get_dag(dag_id)
         assert dag is not None, f"no DAG {dag_id} in {bag.dag_folder}"
-        dag_run = dag.test(run_conf=dict(conf or {}))
+        # Airflow 2.11 sends task and inline-trigger logs to log files, not to the console: the
+        # records of this package's loggers and of Airflow's task loggers are collected as well.
+        records = _Records()
+        loggers = [logging.getLogger(name) for name in ("airflow_provider_hubspot_imports", "airflow.task")]
+        for logger in loggers:
+            logger.addHandler(records)
+        try:
+            dag_run = dag.test(run_conf=dict(conf or {}))
+        finally:
+            for logger in loggers:
+                logger.removeHandler(records)
         tis = sorted(dag_run.get_task_instances(), key=lambda ti: (ti.task_id, ti.map_index))
         out, err = capfd.readouterr()
         result = DagRunResult(
@@ -72,7 +83,7 @@ def _runner(bag: Any, capfd: pytest.CaptureFixture[str]) -> Any:
             state=str(getattr(dag_run.state, "value", dag_run.state)),
             task_states={_key(ti): str(getattr(ti.state, "value", ti.state)) for ti in tis},
             try_numbers={_key(ti): ti.try_number for ti in tis},
-            output=out + err,
+            output=out + err + "".join(records.lines),
         )
         for ti in tis:
             result.xcoms[_key(ti)] = xcom_value(dag_id, dag_run.run_id, ti.task_id, map_index=ti.map_index)
@@ -80,6 +91,15 @@ def _runner(bag: Any, capfd: pytest.CaptureFixture[str]) -> Any:
         return result
 
     return run
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.name} {record.levelname} {record.getMessage()}\n")
 
 
 def _key(ti: Any) -> str:

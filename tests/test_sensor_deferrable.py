@@ -65,6 +65,8 @@ def test_defers_with_the_right_trigger_when_not_finished(hubspot_connection: Hub
     _, kwargs = trigger.serialize()
     end_time = kwargs.pop("end_time")
     assert before + 600 <= end_time <= after + 600
+    first_poll_at = kwargs.pop("first_poll_at")
+    assert before + 7 <= first_poll_at <= after + 7  # one interval after the check, as a poke would
     assert kwargs == {
         "import_id": str(import_id),
         "hubspot_conn_id": "hubspot_default",

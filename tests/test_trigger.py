@@ -50,6 +50,7 @@ def test_serialize_round_trips():
         end_time=1234.5,
         success_states=["DONE"],
         failure_states=["FAILED", "CANCELED"],
+        first_poll_at=1200.0,
     )
     classpath, kwargs = trigger.serialize()
 
@@ -61,6 +62,7 @@ def test_serialize_round_trips():
         "end_time": 1234.5,
         "success_states": ["DONE"],
         "failure_states": ["CANCELED", "FAILED"],
+        "first_poll_at": 1200.0,
     }
     module, _, name = classpath.rpartition(".")
     again = getattr(importlib.import_module(module), name)(**kwargs)
@@ -246,3 +248,22 @@ def test_many_triggers_in_one_loop_share_one_pool(hubspot_connection: HubSpotEmu
     assert [event["status"] for event in events] == ["succeeded"] * 20
     assert seen_pools <= {0, 1} and 1 in seen_pools
     assert len(hubspot_connection.requests()) == 20 * 3  # one request per poll, three polls each
+
+
+def test_first_poll_waits_for_first_poll_at(hubspot_connection: HubSpotEmulator):
+    """The sensor has just read the import: the trigger's first poll comes one interval later."""
+    import_id = hubspot_connection.add_import(lifecycle=[("DONE",)])
+    deferred_at = time.monotonic()  # the emulator logs request times on the monotonic clock
+
+    event = first_event(trigger_for(import_id, first_poll_at=time.time() + 0.5))
+
+    assert event["status"] == "succeeded"
+    (served,) = hubspot_connection.requests(import_id)
+    assert served.at - deferred_at >= 0.45  # not before first_poll_at (a little clock slack)
+
+
+def test_a_past_first_poll_at_polls_at_once(hubspot_connection: HubSpotEmulator):
+    """After a triggerer restart the first poll is overdue: it happens right away."""
+    import_id = hubspot_connection.add_import(lifecycle=[("DONE",)])
+    assert first_event(trigger_for(import_id, first_poll_at=time.time() - 3600))["status"] == "succeeded"
+    assert len(hubspot_connection.requests(import_id)) == 1

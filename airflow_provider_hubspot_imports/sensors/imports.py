@@ -136,9 +136,12 @@ class ImportStateSensor(CancelOnGiveUp, BaseSensorOperator):
         checked = self.poke(context)
         if isinstance(checked, PokeReturnValue) and checked.is_done:
             return checked.xcom_value
-        self.defer(trigger=self._trigger(end_time), method_name="execute_complete")
+        # The trigger's first poll comes one interval after this check, as the next poke would:
+        # polling at once would spend a request on the state just read.
+        first_poll_at = time.time() + self.poke_interval
+        self.defer(trigger=self._trigger(end_time, first_poll_at), method_name="execute_complete")
 
-    def _trigger(self, end_time: float | None) -> ImportStateTrigger:
+    def _trigger(self, end_time: float | None, first_poll_at: float | None = None) -> ImportStateTrigger:
         from airflow_provider_hubspot_imports.triggers.imports import ImportStateTrigger
 
         return ImportStateTrigger(
@@ -148,6 +151,7 @@ class ImportStateSensor(CancelOnGiveUp, BaseSensorOperator):
             end_time=end_time,
             success_states=sorted(state.value for state in self.success_states),
             failure_states=sorted(state.value for state in self.failure_states),
+            first_poll_at=first_poll_at,
         )
 
     def execute_complete(self, context: Context, event: Mapping[str, Any] | None = None) -> Any:

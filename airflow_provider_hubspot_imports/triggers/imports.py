@@ -43,6 +43,9 @@ class ImportStateTrigger(BaseTrigger):
     :param end_time: deadline as epoch seconds (``time.time()``), or None to wait for ever.
     :param success_states: state names that end the wait successfully.
     :param failure_states: state names that end it as a failure.
+    :param first_poll_at: epoch seconds of the first poll (None: at once). The sensor checks the
+        import just before it defers, so it sets this one interval later: no request is wasted on a
+        state it has just read. After a triggerer restart a past time means "poll now".
     """
 
     def __init__(
@@ -54,8 +57,10 @@ class ImportStateTrigger(BaseTrigger):
         end_time: float | None = None,
         success_states: Iterable[str] | None = None,
         failure_states: Iterable[str] | None = None,
+        first_poll_at: float | None = None,
     ) -> None:
         super().__init__()
+        self.first_poll_at = None if first_poll_at is None else float(first_poll_at)
         self.import_id = import_id
         self.hubspot_conn_id = hubspot_conn_id
         self.poll_interval = float(poll_interval)
@@ -79,6 +84,7 @@ class ImportStateTrigger(BaseTrigger):
                 "end_time": self.end_time,
                 "success_states": _names(self.success_states),
                 "failure_states": _names(self.failure_states),
+                "first_poll_at": self.first_poll_at,
             },
         )
 
@@ -106,6 +112,9 @@ class ImportStateTrigger(BaseTrigger):
 
         validate_import_id(self.import_id)
         last_state: ImportState | None = None
+        if self.first_poll_at is not None:
+            until = self.first_poll_at if self.end_time is None else min(self.first_poll_at, self.end_time)
+            await asyncio.sleep(max(0.0, until - time.time()))
         async with HubSpotAsyncClient(self.hubspot_conn_id, log=self.log) as client:
             while True:
                 delay = self.poll_interval
