@@ -1,11 +1,19 @@
 """All figures in order: the DAG-parse children first (no server), then everything that needs the
-emulator process; the emulator's capacity last, against the rates the other figures drove."""
+emulator process, the emulator's capacity last of those, against the rates the other figures
+drove; then the triggerer's cost, whose child process starts an emulator of its own."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from benchmarks import api_economy, call_overhead, dag_parse, emulator_capacity, rate_limit
+from benchmarks import (
+    api_economy,
+    call_overhead,
+    dag_parse,
+    emulator_capacity,
+    rate_limit,
+    triggerer_cost,
+)
 from benchmarks.emulator_process import EmulatorProcess
 from benchmarks.report import Row
 
@@ -21,7 +29,7 @@ def run_all(*, quick: bool, say: Callable[[str], None]) -> list[Row]:
             emulator, call_overhead.QUICK if quick else call_overhead.FULL
         )
         rows = call_rows + rows
-        say("3 API economy (dag.test() of a gate DAG)")
+        say("3 API economy (dag.test() of gate DAGs, reschedule and deferrable)")
         cases = api_economy.QUICK if quick else api_economy.FULL
         rows += api_economy.measure(emulator, cases)
         say("4 rate-limit economy (concurrent sensors)")
@@ -36,4 +44,6 @@ def run_all(*, quick: bool, say: Callable[[str], None]) -> list[Row]:
         rows += emulator_capacity.measure(
             emulator, emulator_capacity.QUICK if quick else emulator_capacity.FULL, driven
         )
+    say("6 triggerer cost (trigger_scale.py in a child process)")
+    rows += triggerer_cost.measure(triggerer_cost.QUICK if quick else triggerer_cost.FULL)
     return rows

@@ -1,12 +1,13 @@
 """Run the provider's performance benchmarks and print one table: figure | measured | goal | holds?
 
-    python benchmarks/run.py           # full run (about two minutes)
-    python benchmarks/run.py --quick   # CI: well under a minute; exit 1 only when a goal is missed
+    python benchmarks/run.py           # full run (about three and a half minutes)
+    python benchmarks/run.py --quick   # CI: about a minute; exit 1 only when a goal is missed
                                        # by the wide margin each figure states (see docs/performance.md)
 
 Everything runs on 127.0.0.1 against the emulator in its own process, in a throw-away AIRFLOW_HOME,
 and stops by itself: every child process has a timeout and the whole run has a time limit.
-Results go to benchmarks/results/latest.json (quick runs to latest-quick.json).
+Results go to benchmarks/results/latest.json (quick runs to latest-quick.json); figure 6 keeps
+trigger_scale.py's JSON as trigger_scale.json (quick runs: trigger_scale-quick.json).
 """
 
 from __future__ import annotations
