@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 TESTS = Path(__file__).parent
@@ -49,3 +51,19 @@ def airflow_db() -> Path:
 
     db.initdb()
     return _HOME
+
+
+@pytest.fixture
+def logged(capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> Callable[[], str]:
+    """`logged()`: everything this package logged so far. Airflow 3 renders log lines on the
+    console; Airflow 2.11's console handler is closed once a dag.test() ran in the process, so
+    there the log records are read instead."""
+    from airflow_provider_hubspot_imports._compat import AIRFLOW_V3
+
+    caplog.set_level(logging.DEBUG)
+
+    def read() -> str:
+        out, err = capfd.readouterr()
+        return out + err if AIRFLOW_V3 else caplog.text
+
+    return read

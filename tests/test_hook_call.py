@@ -27,7 +27,7 @@ def test_success_takes_one_request(hook: HubSpotHook, hubspot_emulator: HubSpotE
 
 
 def test_first_failure_is_attempt_one_of_the_retries(
-    hook: HubSpotHook, hubspot_emulator: HubSpotEmulator, capfd: pytest.CaptureFixture[str]
+    hook: HubSpotHook, hubspot_emulator: HubSpotEmulator, logged
 ) -> None:
     import_id = hubspot_emulator.add_import(lifecycle=[("DONE",)], faults=[UNAVAILABLE, UNAVAILABLE])
 
@@ -35,7 +35,7 @@ def test_first_failure_is_attempt_one_of_the_retries(
 
     assert record.state.value == "DONE"
     assert [entry.status for entry in hubspot_emulator.requests(import_id)] == [503, 503, 200]
-    out, err = capfd.readouterr()
+    out, err = logged(), ""
     retries = [line for line in (out + err).splitlines() if "retrying in" in line]
     assert len(retries) == 2
     assert "attempt 1 of 6 failed" in retries[0]

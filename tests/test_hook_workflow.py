@@ -131,7 +131,10 @@ def test_start_uploads_a_csv_and_returns_the_new_import(hook, hubspot_connection
 def test_start_accepts_object_storage_paths_and_json_text(
     hook, hubspot_connection: HubSpotEmulator, tmp_path
 ):
-    from airflow.sdk import ObjectStoragePath
+    try:
+        from airflow.sdk import ObjectStoragePath
+    except ImportError:  # Airflow 2.11
+        from airflow.io.path import ObjectStoragePath  # type: ignore[no-redef]
 
     first = _csv(tmp_path / "a.csv", 5)
     second = _csv(tmp_path / "b.csv", 7)
@@ -199,7 +202,7 @@ def test_start_is_retried_after_a_rate_limit(hook, hubspot_connection: HubSpotEm
     assert len(hubspot_connection.uploads(int(record.id))) == 1
 
 
-def test_start_is_retried_when_the_connection_was_refused(tmp_path, monkeypatch, capfd):
+def test_start_is_retried_when_the_connection_was_refused(tmp_path, monkeypatch, logged):
     """Nothing reached HubSpot, so trying again cannot start a second import."""
     from airflow_provider_hubspot_imports.errors import HubSpotNotSentError
 
@@ -221,6 +224,6 @@ def test_start_is_retried_when_the_connection_was_refused(tmp_path, monkeypatch,
     with pytest.raises(HubSpotNotSentError, match="nothing was sent") as raised:
         hook.start_import(_request("a.csv"), [_csv(tmp_path / "a.csv", 3)])
     assert "pat-na1-x" not in str(raised.value)
-    out, err = capfd.readouterr()
+    out, err = logged(), ""
     retries = [line for line in (out + err).splitlines() if "failed, retrying" in line]
     assert len(retries) == 2 and "attempt 2 of 3" in retries[1]

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from airflow_provider_hubspot_imports import get_provider_info
@@ -27,18 +24,6 @@ def test_the_link_is_registered_and_on_every_task_class():
     ):
         assert [link.name for link in cls.operator_extra_links] == ["HubSpot import"]
     assert HubSpotImportLink().xcom_key == "_link_HubSpotImportLink"
-
-
-def test_dag_files_do_not_import_requests_or_the_hook():
-    code = (
-        "import sys\n"
-        "import airflow_provider_hubspot_imports.operators.imports\n"
-        "import airflow_provider_hubspot_imports.sensors.imports\n"
-        "heavy = ('requests', 'airflow_provider_hubspot_imports.hooks.hubspot')\n"
-        "print(sorted(name for name in heavy if name in sys.modules))"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
 @pytest.mark.parametrize(

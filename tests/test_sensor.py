@@ -100,7 +100,7 @@ def test_bad_import_id_fails_the_task_before_any_request(hubspot_connection):
 def test_sensor_keeps_no_state_between_pokes(hubspot_connection):
     import_id = hubspot_connection.add_import(lifecycle=[("PROCESSING", 1), ("DONE",)])
     s = sensor(import_id=import_id)
-    logger_cache = {"_cached_logger"}  # Airflow's lazily created logger, not sensor state
+    logger_cache = {"_cached_logger", "_log"}  # Airflow's lazily created logger, not sensor state
     before = {k: v for k, v in vars(s).items() if k not in logger_cache}
     s.poke({})
     assert {k: v for k, v in vars(s).items() if k not in logger_cache} == before

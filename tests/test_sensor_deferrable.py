@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from typing import Any
 
@@ -170,25 +168,3 @@ def test_deferrable_defaults_to_the_airflow_setting(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", "True")
     assert sensor(import_id=1, deferrable=None).deferrable is True
     assert sensor(import_id=1, deferrable=False).deferrable is False
-
-
-def test_importing_the_sensor_adds_no_http_library():
-    """DAG files import the sensor on every parse: it must not pull an HTTP client airflow.sdk lacks."""
-    code = (
-        "import sys, airflow.sdk\n"
-        "before = set(sys.modules)\n"
-        "import airflow_provider_hubspot_imports.sensors.imports\n"
-        "added = set(sys.modules) - before\n"
-        "heavy = ('aiohttp', 'httpx', 'httpcore', 'anyio', 'requests', 'urllib3', 'tenacity')\n"
-        "print(sorted(m for m in added if m.split('.')[0] in heavy))\n"
-        "print('httpx' in before)\n"
-        "print(sorted(m for m in added if m.startswith('airflow_provider_hubspot_imports.')))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    added_http, httpx_preloaded, ours = result.stdout.strip().splitlines()[-3:]
-
-    assert added_http == "[]"
-    assert httpx_preloaded == "True"  # httpx is already paid for by airflow.sdk
-    assert (
-        "hooks.hubspot_async" not in ours and "triggers.imports" not in ours and "hooks.hubspot'" not in ours
-    )

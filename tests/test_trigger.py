@@ -140,12 +140,12 @@ def test_transient_fault_is_retried_by_the_client(hubspot_connection: HubSpotEmu
 
 @pytest.mark.parametrize("fault", list(TRANSIENT_FAULTS.values()), ids=list(TRANSIENT_FAULTS))
 def test_transient_fault_outlasting_retries_keeps_the_trigger_waiting(
-    no_client_retries: HubSpotEmulator, fault: Fault, capfd: pytest.CaptureFixture[str]
+    no_client_retries: HubSpotEmulator, fault: Fault, logged
 ):
     import_id = no_client_retries.add_import(lifecycle=[("DONE",)], faults=[fault, fault])
 
     event = first_event(trigger_for(import_id))
-    output = "".join(capfd.readouterr())
+    output = logged()
 
     served = no_client_retries.requests(import_id)
     assert [entry.status for entry in served] == [0 if fault.drop else fault.status] * 2 + [200]
