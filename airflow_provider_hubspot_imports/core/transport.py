@@ -10,9 +10,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from airflow_provider_hubspot_imports.core import protocol
+from airflow_provider_hubspot_imports.core.oauth import AccessTokens
 from airflow_provider_hubspot_imports.core.protocol import ApiRequest
 from airflow_provider_hubspot_imports.core.redact import redact
-from airflow_provider_hubspot_imports.core.settings import HubSpotSettings
 from airflow_provider_hubspot_imports.errors import HubSpotConnectionError, HubSpotNotSentError
 
 Parse = Callable[[ApiRequest, Any], Any]
@@ -20,19 +20,18 @@ Parse = Callable[[ApiRequest, Any], Any]
 
 def connection_error(
     request: ApiRequest,
-    settings: HubSpotSettings,
+    tokens: AccessTokens,
     exc: BaseException,
     *,
     timed_out: bool,
     never_sent: bool = False,
-    secrets: tuple[str, ...] = (),
 ) -> HubSpotConnectionError:
     """The error for an attempt that got no answer; the transport's exception text is redacted.
 
     `never_sent`: the connection itself failed, so HubSpot cannot have acted on the request (a
     start may then be retried safely).
     """
-    secrets = secrets or settings.secrets
+    settings, secrets = tokens.settings, tokens.secrets
     if never_sent:
         return HubSpotNotSentError(
             f"{request.describe}: could not connect to {settings.base_url}, so nothing was sent "
@@ -51,13 +50,17 @@ def connection_error(
 
 def read_answer(
     request: ApiRequest,
-    settings: HubSpotSettings,
+    tokens: AccessTokens,
     status: int,
     headers: Mapping[str, str],
     body: bytes,
     parse: Parse | None = None,
-    secrets: tuple[str, ...] = (),
+    *,
+    token_grant: bool = False,
 ) -> Any:
-    """The result of one answer: parsed JSON of a 2xx, or the typed error raised."""
-    data = protocol.read_json(request, status, headers, body, secrets or settings.secrets, settings.conn_id)
+    """The result of one answer: parsed JSON of a 2xx, or the typed error raised, redacted of every
+    secret seen so far. `token_grant`: the OAuth token endpoint's answer, which `tokens` keeps."""
+    if token_grant:
+        return tokens.accept(request, status, headers, body)
+    data = protocol.read_json(request, status, headers, body, tokens.secrets, tokens.settings.conn_id)
     return parse(request, data) if parse else data

@@ -165,22 +165,19 @@ class HubSpotHook(BaseHook):
         except requests.RequestException as exc:
             raise connection_error(
                 request,
-                settings,
+                self.tokens,
                 exc,
                 timed_out=isinstance(exc, requests.Timeout),
                 never_sent=_never_sent(exc),
-                secrets=self.tokens.secrets,
             ) from None
-        if raw:
-            return self.tokens.accept(request, response.status_code, response.headers, response.content)
         return read_answer(
             request,
-            settings,
+            self.tokens,
             response.status_code,
             response.headers,
             response.content,
             parse,
-            self.tokens.secrets,
+            token_grant=raw,
         )
 
     def call(self, request: ApiRequest, parse: Parse | None = None) -> Any:

@@ -189,22 +189,19 @@ class HubSpotAsyncClient:
             never_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
             raise connection_error(
                 request,
-                settings,
+                shared.tokens,
                 exc,
                 timed_out=timed_out,
                 never_sent=never_sent,
-                secrets=shared.tokens.secrets,
             ) from None
-        if raw:
-            return shared.tokens.accept(request, response.status_code, response.headers, response.content)
         return read_answer(
             request,
-            settings,
+            shared.tokens,
             response.status_code,
             response.headers,
             response.content,
             parse,
-            shared.tokens.secrets,
+            token_grant=raw,
         )
 
     async def _call(

@@ -224,7 +224,7 @@ class EmulatorApp:
     def _with_rate_headers(self, reply: Reply) -> Reply:
         limiter = self.model.rate_limiter
         if limiter is not None:
-            remaining = max(0, limiter.budget - len(limiter._times))
+            remaining = limiter.remaining
             reply.headers.update(self._rate_headers(limiter.budget, remaining, limiter.window_seconds))
         return reply
 

@@ -202,7 +202,12 @@ class RateLimiter:
         if len(self._times) >= self.budget:
             return False, 0
         self._times.append(now)
-        return True, self.budget - len(self._times)
+        return True, self.remaining
+
+    @property
+    def remaining(self) -> int:
+        """Requests left in the window as of the last admitted one (for the rate-limit headers)."""
+        return max(0, self.budget - len(self._times))
 
     def retry_after(self, now: float) -> float:
         return max(0.0, self.window_seconds - (now - self._times[0])) if self._times else 0.0
