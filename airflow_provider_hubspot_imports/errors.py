@@ -116,3 +116,20 @@ class HubSpotBadResponseError(HubSpotError):
 
     retryable = True
     permanent = False
+
+
+class HubSpotRedirectError(HubSpotError):
+    """A 3xx answer. Neither transport follows redirects: a credential must never leave for the host
+    a ``Location`` header names, and HubSpot's API does not redirect. The message says where it pointed."""
+
+    def __init__(self, message: str, *, location: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.location = location
+
+
+class HubSpotAnswerTooLargeError(HubSpotError):
+    """An answer larger than the cap on what one call reads (`core.limits.MAX_ANSWER_BYTES`).
+
+    Not retried within the call: another attempt would download the same oversized answer again."""
+
+    permanent = False
