@@ -10,10 +10,16 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from airflow_provider_hubspot_imports.core import protocol
+from airflow_provider_hubspot_imports.core.limits import MAX_ANSWER_BYTES
 from airflow_provider_hubspot_imports.core.oauth import AccessTokens
 from airflow_provider_hubspot_imports.core.protocol import ApiRequest
 from airflow_provider_hubspot_imports.core.redact import redact
-from airflow_provider_hubspot_imports.errors import HubSpotConnectionError, HubSpotNotSentError
+from airflow_provider_hubspot_imports.errors import (
+    HubSpotAnswerTooLargeError,
+    HubSpotConnectionError,
+    HubSpotNotSentError,
+    HubSpotRedirectError,
+)
 
 Parse = Callable[[ApiRequest, Any], Any]
 
@@ -64,3 +70,26 @@ def read_answer(
         return tokens.accept(request, status, headers, body)
     data = protocol.read_json(request, status, headers, body, tokens.secrets, tokens.settings.conn_id)
     return parse(request, data) if parse else data
+
+
+def redirect_error(request: ApiRequest, status: int, location: str | None) -> HubSpotRedirectError:
+    """The error for a 3xx answer, the same in both transports: neither follows redirects, so no
+    credential ever leaves for the host a ``Location`` names."""
+    where = f"to {location!r}" if location else "without a Location header"
+    return HubSpotRedirectError(
+        f"{request.describe}: HubSpot answered HTTP {status}, a redirect {where}. Redirects are not "
+        f"followed (the token would be sent to another host). Check the connection's host: it must be "
+        f"HubSpot's API host (https://api.hubapi.com or https://api-eu1.hubapi.com), not a proxy or "
+        f"web page that redirects.",
+        status=status,
+        location=location,
+    )
+
+
+def too_large_error(request: ApiRequest, limit: int = MAX_ANSWER_BYTES) -> HubSpotAnswerTooLargeError:
+    """The error for an answer longer than `limit` bytes; reading stopped at the cap."""
+    return HubSpotAnswerTooLargeError(
+        f"{request.describe}: the answer is larger than {limit // (1024 * 1024)} MiB, the most one call "
+        f"reads (import records and error pages are a few KB). Reading stopped there. Something other "
+        f"than HubSpot's API may be answering at the connection's host."
+    )
