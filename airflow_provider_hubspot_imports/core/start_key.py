@@ -127,7 +127,7 @@ def stored_import_id(key: StartKey, stored: Any) -> str | None:
     return str(import_id) if import_id not in (None, "") else None
 
 
-def state_store_value(key: StartKey, import_id: str) -> dict[str, str]:
+def state_store_value(key: StartKey, import_id: str) -> dict[str, Any]:
     return {"import_id": str(import_id), "start_key": key.digest}
 
 

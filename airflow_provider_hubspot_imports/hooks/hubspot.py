@@ -343,7 +343,8 @@ class HubSpotHook(BaseHook):
     def find_started_imports(self, key: StartKey, *, limit: int = LOOKUP_LIMIT) -> KeyLookup:
         """The active imports whose name carries `key`, read from the list page after page, at
         most `limit` imports (HubSpot lists only active imports, started by this app)."""
-        found, scanned = [], 0
+        found: list[ImportRecord] = []
+        scanned = 0
         listed = self.list_imports(limit=limit + 1)  # one more tells whether the bound cut the list
         for record in listed:
             if scanned == limit:
