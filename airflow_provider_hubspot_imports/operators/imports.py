@@ -15,12 +15,11 @@ from airflow_provider_hubspot_imports.task_args import positive_seconds
 from airflow_provider_hubspot_imports.waiting import CancelOnGiveUp, settle, wait_rules
 
 if TYPE_CHECKING:
-    from airflow_provider_hubspot_imports.core.start_key import StartKey
-    from airflow_provider_hubspot_imports.models import ImportRecord
-
-if TYPE_CHECKING:
     from airflow_provider_hubspot_imports._compat import Context
+    from airflow_provider_hubspot_imports.core.start_key import StartKey
     from airflow_provider_hubspot_imports.hooks.hubspot import HubSpotHook
+    from airflow_provider_hubspot_imports.models import ImportRecord
+    from airflow_provider_hubspot_imports.triggers.imports import ImportStateTrigger
 
 DEFAULT_TIMEOUT = 60 * 60 * 24 * 7  # the same week BaseSensorOperator waits by default
 
@@ -247,12 +246,12 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
     # ---- waiting ------------------------------------------------------------------------------
 
     def wait(self, raw_record: dict[str, Any]) -> dict[str, Any]:
-        """Poll in this worker until the import is finished or the deadline passes; the last poll
-        comes at the deadline (`min(poke_interval, time left)` between polls)."""
+        """Poll in this worker, after the record just read, until the import is finished or the
+        deadline passes; the last poll comes at the deadline (`min(poke_interval, time left)`)."""
         deadline = time.monotonic() + self.timeout
         hook = _hook(self.hubspot_conn_id)
         try:
-            while (done := self._settle(raw_record)) is None:
+            while True:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     self._give_up("the wait timed out")
@@ -261,9 +260,10 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
                     )
                 time.sleep(min(self.poke_interval, remaining))
                 raw_record = self._poll(hook, raw_record)
+                if (done := self._settle(raw_record)) is not None:
+                    return done
         finally:
             hook.close()
-        return done
 
     def _poll(self, hook: HubSpotHook, raw_record: dict[str, Any]) -> dict[str, Any]:
         """The import's record now; the last one read when this poll hit transient trouble."""
@@ -278,26 +278,30 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
 
     def _defer(self, import_id: str) -> None:
         """Hand the wait to `ImportStateTrigger`; `execute_complete` resumes the task."""
+        now = time.time()
+        self.defer(
+            trigger=self._trigger(
+                import_id, end_time=now + self.timeout, first_poll_at=now + self.poke_interval
+            ),
+            method_name="execute_complete",
+            kwargs={"import_id": import_id},
+            # A triggerer that is down cannot hold the task past its deadline.
+            timeout=timedelta(seconds=self.timeout),
+        )
+
+    def _trigger(self, import_id: str, *, end_time: float, first_poll_at: float) -> ImportStateTrigger:
+        """The trigger waiting on the import; its first poll comes one interval after the record the
+        task just read."""
         from airflow_provider_hubspot_imports.triggers.imports import ImportStateTrigger
 
-        now = time.time()
-        end_time = now + self.timeout
-        trigger = ImportStateTrigger(
+        return ImportStateTrigger(
             import_id=import_id,
             hubspot_conn_id=self.hubspot_conn_id,
             poll_interval=self.poke_interval,
             end_time=end_time,
             success_states=sorted(state.value for state in self.success_states),
             failure_states=sorted(state.value for state in self.failure_states),
-            # The record was just read: the trigger's first poll comes one interval later.
-            first_poll_at=now + self.poke_interval,
-        )
-        self.defer(
-            trigger=trigger,
-            method_name="execute_complete",
-            kwargs={"import_id": import_id},
-            # A triggerer that is down cannot hold the task past its deadline.
-            timeout=timedelta(seconds=self.timeout),
+            first_poll_at=first_poll_at,
         )
 
     def execute_complete(
