@@ -115,3 +115,55 @@ def test_without_a_key_each_try_uploads_again(run_dag, hubspot_connection: HubSp
     started = hubspot.started_imports()
     assert [entry["name"] for entry in started] == ["Contacts", "Contacts"]
     assert not [entry for entry in hubspot.requests() if entry.method == "GET" and entry.import_id is None]
+
+
+def test_acceptance_deferred_start_adopts_its_import_behind_pages_of_older_ones(
+    run_dag, hubspot_connection: HubSpotEmulator, csv_file
+):
+    """Deferrable, wait_for_completion, retries=2, the first answer lost, and the list served
+    oldest first two a page behind five older active imports: one import, success, its DONE record."""
+    hubspot = hubspot_connection
+    hubspot.set_start_lifecycle(LIFECYCLE)
+    hubspot.set_list_page_size(2)
+    older = [hubspot.add_import(lifecycle=[("PROCESSING",)], importName=f"Older {n}") for n in range(4)]
+    older.append(
+        hubspot.add_import(lifecycle=[("DEFERRED",)], importName="Another task [airflow:0123456789abcdef]")
+    )
+    hubspot.lose_start_answers()
+
+    result = run_dag("test_start_once_deferred", {"csv_path": str(csv_file)})
+
+    started = hubspot.started_imports()
+    assert len(started) == 1
+    import_id = started[0]["id"]
+    assert result.task_states == {"start_import": "success"}
+    assert result.try_numbers["start_import"] == 1
+    gets = [entry for entry in hubspot.requests(import_id) if entry.method == "GET"]
+    assert result.xcoms["start_import"] == gets[-1].response_json()
+    assert result.xcoms["start_import"]["state"] == "DONE"
+    lists = [entry for entry in hubspot.requests() if entry.method == "GET" and entry.import_id is None]
+    # Two lookups (before the upload, after the lost answer), each across the pages of 2.
+    assert [entry.query.get("after") for entry in lists] == [None, ["2"], ["4"], None, ["2"], ["4"]]
+    assert f"Adopting HubSpot import {import_id} created by this try although HubSpot's answer was lost" in (
+        result.output
+    )
+    assert all(hubspot.record(other)["state"] in ("PROCESSING", "DEFERRED") for other in older)
+
+
+@pytest.mark.parametrize("mode", ["worker", "deferred"])
+def test_the_quality_gate_fails_alike_in_both_modes(
+    mode: str, run_dag, hubspot_connection: HubSpotEmulator, csv_file
+):
+    hubspot = hubspot_connection
+    hubspot.set_start_lifecycle([("STARTED", 1), ("DONE", None, {"TOTAL_ROWS": 2, "ERRORS": 1})])
+
+    result = run_dag(f"test_start_gate_{mode}", {"csv_path": str(csv_file)})
+
+    assert result.task_states == {"start_import": "failed"}
+    assert result.try_numbers["start_import"] == 1  # a gate breach is final: retries=2 unused
+    (started,) = hubspot.started_imports()
+    assert f"import {started['id']} (Contacts [airflow:" in result.output
+    assert (
+        f"HubSpot import {started['id']} is DONE but fails the quality gate: 1 error rows, more than "
+        f"max_error_rows=0" in result.output
+    )

@@ -91,3 +91,5 @@ def start_dag(dag_id: str, *, deferrable: bool, **operator_args: Any) -> None:
 start_dag("test_start_once_worker", deferrable=False)
 start_dag("test_start_once_deferred", deferrable=True)
 start_dag("test_start_no_key", deferrable=False, idempotency_key=False)
+start_dag("test_start_gate_worker", deferrable=False, max_error_rows=0)
+start_dag("test_start_gate_deferred", deferrable=True, max_error_rows=0)
