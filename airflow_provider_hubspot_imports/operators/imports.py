@@ -170,9 +170,9 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_hubspot_imports.errors import HubSpotError
 
-        key = self._start_key(context)
         hook = _hook(self.hubspot_conn_id)
         try:
+            key = self._start_key(context)
             record = self._reconnect(context, hook, key) if key is not None else None
             if record is None:
                 record, adopted = self._start(hook, key)

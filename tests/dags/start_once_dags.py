@@ -21,6 +21,7 @@ BEFORE_UPLOAD = "before_upload"  # the try dies before a byte is uploaded
 NOT_SAVED = "answer_not_saved"  # HubSpot answered, the try dies before the task state store write
 WAITING = "waiting_in_worker"  # the try dies while polling in the worker
 DEFERRED = "deferred"  # the try is lost while deferred, the import still running
+FINISHED = "finished"  # the try is lost as it resumes, the import already finished
 
 
 class SimulatedCrash(RuntimeError):
@@ -60,6 +61,7 @@ class CrashingStart(HubSpotStartImportOperator):
 
     def execute_complete(self, context: Any, event: Any = None, import_id: str | None = None) -> Any:
         self._crash(DEFERRED, context)
+        self._crash(FINISHED, context)
         return super().execute_complete(context, event, import_id)
 
 
