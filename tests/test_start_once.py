@@ -131,7 +131,7 @@ def test_acceptance_deferred_start_adopts_its_import_behind_pages_of_older_ones(
     )
     hubspot.lose_start_answers()
 
-    result = run_dag("test_start_once_deferred", {"csv_path": str(csv_file)})
+    result = run_dag("test_start_once_deferred", {"csv_path": str(csv_file), "crash_at": ""})
 
     started = hubspot.started_imports()
     assert len(started) == 1
@@ -157,7 +157,7 @@ def test_the_quality_gate_fails_alike_in_both_modes(
     hubspot = hubspot_connection
     hubspot.set_start_lifecycle([("STARTED", 1), ("DONE", None, {"TOTAL_ROWS": 2, "ERRORS": 1})])
 
-    result = run_dag(f"test_start_gate_{mode}", {"csv_path": str(csv_file)})
+    result = run_dag(f"test_start_gate_{mode}", {"csv_path": str(csv_file), "crash_at": ""})
 
     assert result.task_states == {"start_import": "failed"}
     assert result.try_numbers["start_import"] == 1  # a gate breach is final: retries=2 unused
