@@ -24,7 +24,7 @@ from airflow_provider_hubspot_imports.models import ImportRecord
 # names, so a marked name is kept within this many characters (the user's part is shortened).
 MAX_NAME_CHARS = 100
 DEFAULT_NAME = "Airflow import"
-# How many active imports the lookup reads at most before it gives up looking (10 pages of 100).
+# How many active imports the lookup reads at most before it gives up looking (about 10 pages of 100).
 LOOKUP_LIMIT = 1000
 # The `task_state_store` key (Airflow 3.3+) holding the started import's id and the marker.
 STATE_STORE_KEY = "hubspot_start_import"
