@@ -62,7 +62,7 @@ def distributions_for(module: str) -> set[str]:
     """Canonical names of the distributions that can provide an imported module."""
     if module.startswith("airflow.providers."):
         return {canonicalize_name("apache-airflow-providers-" + module.split(".")[2])}
-    installed = {canonicalize_name(name) for name in packages_distributions().get(module, [])}
+    installed: set[str] = {canonicalize_name(name) for name in packages_distributions().get(module, [])}
     if module == "airflow":  # apache-airflow 3 is a meta distribution over apache-airflow-core
         installed.add("apache-airflow")
     # A module that is not installed here (an extra's) is taken to share its distribution's name.
