@@ -175,3 +175,11 @@ def test_project_urls_point_at_one_repository():
     assert set(urls) >= {"Homepage", "Documentation", "Changelog", "Issues", "Source"}
     for url in urls.values():
         assert url.startswith("https://") and "airflow-provider-hubspot-imports" in url
+
+
+def test_airflow_versions_ci_runs_are_allowed_and_3_0_is_not():
+    """CI runs the suite on 2.11.2, 3.1.8 and 3.3.2; 3.0.x fails there (see the README), so pip must
+    refuse to install the package beside it."""
+    (airflow,) = [req for req in requirements("") if canonicalize_name(req.name) == "apache-airflow"]
+    assert all(airflow.specifier.contains(v) for v in ("2.11.2", "3.1.8", "3.3.2", "3.4.0"))
+    assert not any(airflow.specifier.contains(v) for v in ("2.10.5", "3.0.0", "3.0.6"))
