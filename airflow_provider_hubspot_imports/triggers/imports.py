@@ -17,6 +17,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_hubspot_imports._compat import AirflowNotFoundException
 from airflow_provider_hubspot_imports.core.ids import validate_import_id
 from airflow_provider_hubspot_imports.core.outcome import Verdict, judge
+from airflow_provider_hubspot_imports.core.stops import abandoned_by_person, next_poll_delay
 from airflow_provider_hubspot_imports.errors import HubSpotError
 from airflow_provider_hubspot_imports.models import ImportState
 from airflow_provider_hubspot_imports.waiting import wait_rules
@@ -46,6 +47,12 @@ class ImportStateTrigger(BaseTrigger):
     :param first_poll_at: epoch seconds of the first poll (None: at once). The sensor checks the
         import just before it defers, so it sets this one interval later: no request is wasted on a
         state it has just read. After a triggerer restart a past time means "poll now".
+    :param cancel_on_timeout: cancel the import when a person marks the deferred task failed or
+        skipped, or clears it (Airflow 3.3+ calls `on_kill` then). Not when the trigger moves to
+        another triggerer or the task will be retried: the task's state tells these apart.
+    :param exponential_backoff: double the interval after each poll, as a sensor's
+        ``exponential_backoff`` does; `max_wait` caps it (seconds). Restarts from `poll_interval`
+        when the trigger is started again (another triggerer, a restart).
     """
 
     def __init__(
@@ -58,8 +65,14 @@ class ImportStateTrigger(BaseTrigger):
         success_states: Iterable[str] | None = None,
         failure_states: Iterable[str] | None = None,
         first_poll_at: float | None = None,
+        cancel_on_timeout: bool = False,
+        exponential_backoff: bool = False,
+        max_wait: float | None = None,
     ) -> None:
         super().__init__()
+        self.cancel_on_timeout = bool(cancel_on_timeout)
+        self.exponential_backoff = bool(exponential_backoff)
+        self.max_wait = None if max_wait is None else float(max_wait)
         self.first_poll_at = None if first_poll_at is None else float(first_poll_at)
         self.import_id = import_id
         self.hubspot_conn_id = hubspot_conn_id
@@ -85,6 +98,9 @@ class ImportStateTrigger(BaseTrigger):
                 "success_states": _names(self.success_states),
                 "failure_states": _names(self.failure_states),
                 "first_poll_at": self.first_poll_at,
+                "cancel_on_timeout": self.cancel_on_timeout,
+                "exponential_backoff": self.exponential_backoff,
+                "max_wait": self.max_wait,
             },
         )
 
@@ -115,16 +131,20 @@ class ImportStateTrigger(BaseTrigger):
         if self.first_poll_at is not None:
             until = self.first_poll_at if self.end_time is None else min(self.first_poll_at, self.end_time)
             await asyncio.sleep(max(0.0, until - time.time()))
+        polls = 0
         async with HubSpotAsyncClient(self.hubspot_conn_id, log=self.log) as client:
             while True:
-                delay = self.poll_interval
+                polls += 1
+                delay = next_poll_delay(
+                    self.poll_interval, polls, exponential=self.exponential_backoff, max_wait=self.max_wait
+                )
                 try:
                     record = await client.get_import(self.import_id)
                 except HubSpotError as error:
                     if error.permanent:
                         return self._event(ERROR, str(error))
                     # HubSpot's Retry-After, when longer than the interval, sets the next poll.
-                    delay = max(self.poll_interval, error.retry_after or 0.0)
+                    delay = max(delay, error.retry_after or 0.0)
                     self.log.warning(
                         "Could not read import %s this time; polling again in %g s. %s",
                         self.import_id,
@@ -144,11 +164,61 @@ class ImportStateTrigger(BaseTrigger):
                     return self._event(TIMEOUT, self._timeout_message())
                 await asyncio.sleep(delay if remaining is None else min(delay, remaining))
 
+    async def on_kill(self) -> None:
+        """Airflow 3.3+ calls this when it removes the trigger from this triggerer because of a
+        person's action on the task, and also when the trigger moved to another triggerer. With
+        `cancel_on_timeout`, cancel the import only if the task's state says the wait was given up
+        (`core.stops.abandoned_by_person`); a state that cannot be read leaves the import alone."""
+        if not self.cancel_on_timeout:
+            return
+        ti = getattr(self, "task_instance", None)
+        if ti is None:
+            self.log.warning(
+                "Trigger for import %s killed; no task instance to ask: left running.", self.import_id
+            )
+            return
+        try:
+            state = await asyncio.to_thread(task_state, ti)
+        except Exception as error:
+            self.log.warning(
+                "Trigger for import %s killed; the task's state could not be read (%s): left running.",
+                self.import_id,
+                error,
+            )
+            return
+        reason = abandoned_by_person(state)
+        if reason is None:
+            self.log.info(
+                "Trigger for import %s stopped while the task is %s: the import is left running.",
+                self.import_id,
+                state,
+            )
+            return
+        from airflow_provider_hubspot_imports.waiting import cancel_quietly
+
+        await asyncio.to_thread(cancel_quietly, self.hubspot_conn_id, self.import_id, reason, self.log)
+
     def _timeout_message(self) -> str:
         return (
             f"Import {self.import_id} did not reach {' or '.join(_names(self.success_states))} "
             f"or a failure state before the sensor's timeout."
         )
+
+
+def task_state(ti: Any) -> str | None:
+    """The current state of the trigger's task instance, asked of Airflow's supervisor (the
+    triggerer's, on Airflow 3); None when it has none (cleared)."""
+    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+
+    states = RuntimeTaskInstance.get_task_states(
+        dag_id=ti.dag_id, task_ids=[ti.task_id], run_ids=[ti.run_id], map_index=ti.map_index
+    )
+    key = ti.task_id if ti.map_index is None or ti.map_index < 0 else f"{ti.task_id}_{ti.map_index}"
+    run_states = states.get(ti.run_id)
+    if not run_states or key not in run_states:
+        raise LookupError(f"no task instance {ti.dag_id}.{key} in run {ti.run_id}")
+    state = run_states[key]
+    return None if state is None else str(getattr(state, "value", state))
 
 
 def _names(states: Iterable[ImportState]) -> list[str]:
