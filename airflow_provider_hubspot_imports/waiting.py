@@ -194,17 +194,19 @@ class CancelOnGiveUp:
     A try that Airflow will retry never cancels: the retry waits on the same import. A person
     clearing or marking a *deferred* task reaches `ImportStateTrigger.on_kill` instead.
     Expects `cancel_on_timeout`, `hubspot_conn_id` and `import_id` attributes. A class that
-    defines its own `execute` calls `_give_up` itself where it times out.
+    defines its own `execute` runs its body through `_watch(context, body)` (or calls `_give_up`
+    itself where it gives up), and calls `remember_settings(hook)` once its hook has read them.
     """
 
     cancel_on_timeout: bool
     hubspot_conn_id: str
     import_id: Any
     log: Any
-    # Set while `execute` runs: the task instance, and the settings its last request used.
+    # The task instance of this try, the settings its last request used, and whether `_watch`
+    # has already dealt with the end of the try (so that a later `on_kill` has nothing to do).
     _task_instance: Any = None
     _hubspot_settings: HubSpotSettings | None = None
-    _running = False
+    _try_over = False
 
     def execute(self, context: Any) -> Any:
         return self._watch(context, lambda: super(CancelOnGiveUp, self).execute(context))  # type: ignore[misc]
@@ -217,7 +219,7 @@ class CancelOnGiveUp:
 
     def _watch(self, context: Any, run: Any) -> Any:
         self._task_instance = context.get("ti") if isinstance(context, Mapping) else None
-        self._running = True
+        self._try_over = False
         try:
             return run()
         except BaseException as error:
@@ -226,7 +228,7 @@ class CancelOnGiveUp:
                 self._give_up(reason)
             raise
         finally:
-            self._running = False
+            self._try_over = True
 
     def remember_settings(self, hook: Any) -> None:
         """Keep the settings a hook has read, for an `on_kill` cancel without a connection lookup."""
@@ -237,7 +239,7 @@ class CancelOnGiveUp:
     def on_kill(self) -> None:
         """SIGTERM (or `execution_timeout`, after `execute` has already handled it). Runs in a signal
         handler: no connection lookup, one short attempt."""
-        if self._running and self.cancel_on_timeout and self.import_id is not None:
+        if not self._try_over and self.cancel_on_timeout and self.import_id is not None:
             if will_retry(self._task_instance):
                 self.log.warning(
                     "Task killed; HubSpot import %s is left running: a retry of this task waits on it.",
