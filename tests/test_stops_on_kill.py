@@ -13,6 +13,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from airflow_provider_hubspot_imports.sensors.imports import ImportStateSensor
 from airflow_provider_hubspot_imports.testing import HubSpotEmulator
 from airflow_provider_hubspot_imports.waiting import QUICK_CANCEL_SECONDS
@@ -115,3 +117,28 @@ def test_on_kill_without_the_option_leaves_the_import(hubspot_connection: HubSpo
     sensor.on_kill()
 
     assert cancels(hubspot_connection, import_id) == []
+
+
+def test_pokes_register_the_token_with_the_masker_once(
+    hubspot_connection: HubSpotEmulator, monkeypatch: pytest.MonkeyPatch
+):
+    """On Airflow 3 each registration is a round trip to the supervisor: once per process is enough."""
+    from airflow_provider_hubspot_imports import _compat
+
+    try:
+        import airflow.sdk.log as masker_module
+    except ImportError:  # Airflow 2.11
+        import airflow.utils.log.secrets_masker as masker_module  # type: ignore[no-redef]
+    registered: list[str] = []
+    monkeypatch.setattr(_compat, "_MASKED", set())
+    monkeypatch.setattr(masker_module, "mask_secret", lambda secret, *a, **k: registered.append(secret))
+    import_id = hubspot_connection.add_import(lifecycle=[("PROCESSING",)])
+    sensor = ImportStateSensor(task_id="wait", import_id=import_id)
+
+    for _ in range(3):
+        assert sensor.poke({}) is False
+
+    # (Airflow's own connection code registers the extras on each lookup: that is Airflow's.)
+    assert [secret for secret in registered if secret == hubspot_connection.token] == [
+        hubspot_connection.token
+    ]
