@@ -54,7 +54,10 @@ class ImportStateSensor(CancelOnGiveUp, BaseSensorOperator):
     :param max_error_rows: quality gate: a DONE import with more error rows (counter ERRORS) fails.
     :param max_error_ratio: quality gate: a DONE import whose ERRORS / TOTAL_ROWS exceeds this
         fraction (e.g. 0.05) fails. A gate failure lists the import's first errors.
-    :param cancel_on_timeout: cancel the import when the sensor times out or the task is killed.
+    :param cancel_on_timeout: cancel the import when the task gives up on it for good: its
+        `timeout` (also with `soft_fail`), `execution_timeout` or a kill on the last try, a person
+        marking or clearing it while deferred. Never when a retry or another triggerer waits on;
+        see docs/stopping.md.
     :param deferrable: wait in the triggerer (`ImportStateTrigger`) instead of a worker; defaults to
         ``[operators] default_deferrable``. The import is checked once first and the task only
         defers if it has not finished yet. The outcome and the XCom are the same in both modes.
