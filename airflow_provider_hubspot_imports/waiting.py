@@ -148,8 +148,8 @@ def give_up_reason(error: BaseException, retrying: bool) -> str | None:
 
     The wait's own timeout is final (Airflow fails a sensor timeout without retries; with
     `soft_fail` or `never_fail` it skips instead, the timeout being the skip's cause or, in Airflow's
-    poke loop, a skip without cause that says "timed out"). `execution_timeout`, and an Airflow
-    trigger timeout outside a sensor, are final only when no retry follows. Other failures leave
+    poke loop, a skip without cause that says "timed out"). `execution_timeout`, and Airflow's own
+    end of a deferral at its timeout, are final only when no retry follows. Other failures leave
     the import alone: it has ended already, or a retry waits on it again.
     """
     kinds = exception_kinds()
@@ -159,27 +159,47 @@ def give_up_reason(error: BaseException, retrying: bool) -> str | None:
         cause = error.__cause__
         if cause is None:
             return "the wait timed out (skipped: soft_fail)" if "timed out" in str(error) else None
-        if isinstance(cause, kinds["sensor_timeout"] + kinds["task_timeout"]):
+        if isinstance(cause, kinds["sensor_timeout"]) or _ran_out_of_time(cause):
             return f"the wait timed out (skipped: {cause.__class__.__name__})"
         return None
-    if isinstance(error, kinds["task_timeout"]) and not retrying:
+    if _ran_out_of_time(error) and not retrying:
         return "execution_timeout passed on the last try"
     return None
 
 
+def _ran_out_of_time(error: BaseException) -> bool:
+    """`execution_timeout` in a worker, or the end of a deferral at its timeout (Airflow 3's
+    `TaskDeferralTimeout`; Airflow 2.11 raises `TaskDeferralError("Trigger/execution timeout")`)."""
+    kinds = exception_kinds()
+    if isinstance(error, kinds["task_timeout"]):
+        return True
+    return isinstance(error, kinds["deferral_error"]) and "timeout" in str(error).lower()
+
+
 def exception_kinds() -> dict[str, tuple[type[BaseException], ...]]:
+    deferral_errors: tuple[type[BaseException], ...]
     try:  # Airflow 3
-        from airflow.sdk.exceptions import AirflowSkipException, AirflowTaskTimeout, TaskDeferralTimeout
+        from airflow.sdk.exceptions import (
+            AirflowSkipException,
+            AirflowTaskTimeout,
+            TaskDeferralError,
+            TaskDeferralTimeout,
+        )
+
+        deferral_errors = (TaskDeferralError, TaskDeferralTimeout)
     except ImportError:  # Airflow 2.11
         from airflow.exceptions import (  # type: ignore[no-redef,attr-defined,unused-ignore]
             AirflowSkipException,
             AirflowTaskTimeout,
-            TaskDeferralTimeout,
+            TaskDeferralError,
         )
+
+        deferral_errors = (TaskDeferralError,)
     return {
         "sensor_timeout": (AirflowSensorTimeout,),
         "skip": (AirflowSkipException,),
-        "task_timeout": (AirflowTaskTimeout, TaskDeferralTimeout),
+        "task_timeout": (AirflowTaskTimeout,),
+        "deferral_error": deferral_errors,
     }
 
 

@@ -194,6 +194,19 @@ class ImportStateSensor(CancelOnGiveUp, BaseSensorOperator):
                 raise skip("Skipping due to never_fail is set to True.") from error
             raise
 
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
+        """Airflow 3 skips a resumed sensor that fails with `never_fail` as its poke loop does;
+        Airflow 2.11 only with `soft_fail`: the same outcome on both."""
+        from airflow_provider_hubspot_imports.waiting import exception_kinds
+
+        try:
+            return super().resume_execution(next_method, next_kwargs, context)
+        except AirflowException as error:
+            skip = exception_kinds()["skip"][0]
+            if getattr(self, "never_fail", False) and not isinstance(error, skip):
+                raise skip("Skipping due to never_fail is set to True.") from error
+            raise
+
     def _trigger(self, end_time: float | None, first_poll_at: float | None = None) -> ImportStateTrigger:
         from airflow_provider_hubspot_imports.triggers.imports import ImportStateTrigger
 
