@@ -19,10 +19,9 @@ from airflow_provider_hubspot_imports._compat import AIRFLOW_V3
 from airflow_provider_hubspot_imports.testing import HubSpotEmulator
 from airflow_provider_hubspot_imports.triggers.imports import ImportStateTrigger
 
-pytestmark = [
-    pytest.mark.dagrun,
-    pytest.mark.skipif(not AIRFLOW_V3, reason="Airflow 2.11's triggerer never calls a trigger's on_kill"),
-]
+pytestmark = pytest.mark.dagrun
+on_airflow_3 = pytest.mark.skipif(not AIRFLOW_V3, reason="Airflow 2.11's triggerer never calls on_kill")
+on_airflow_2 = pytest.mark.skipif(AIRFLOW_V3, reason="Airflow 3 calls on_kill instead")
 
 
 @contextmanager
@@ -56,14 +55,14 @@ def deferred_task(run_dag, hubspot_connection: HubSpotEmulator) -> Any:
     result = run_dag("test_deferrable_gate", {"import_id": str(done)})
     ti = SimpleNamespace(dag_id=result.dag_id, run_id=result.run_id, task_id="wait_for_import", map_index=-1)
 
-    def set_state(state: str | None) -> None:
+    def set_state(state: str | None, trigger_timeout: Any = None) -> None:
         from airflow.models import TaskInstance
         from airflow.utils.session import create_session
 
         with create_session() as session:
             session.query(TaskInstance).filter_by(
                 dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id
-            ).update({"state": state})
+            ).update({"state": state, "trigger_timeout": trigger_timeout})
 
     ti.set = set_state
     return ti
@@ -84,6 +83,7 @@ def cancels(emulator: HubSpotEmulator, import_id: int) -> int:
     return sum(entry.method == "POST" for entry in emulator.requests(import_id))
 
 
+@on_airflow_3
 @pytest.mark.parametrize(
     "state",
     ["failed", "skipped", None, "scheduled", "queued", "running"],
@@ -107,6 +107,7 @@ def test_a_person_giving_up_on_the_deferred_task_cancels(
     assert hubspot_connection.record(import_id)["state"] == "CANCELED"
 
 
+@on_airflow_3
 @pytest.mark.parametrize(
     "state",
     ["deferred", "up_for_retry", "success"],
@@ -126,6 +127,7 @@ def test_a_trigger_stopped_while_the_task_still_waits_leaves_the_import(
     assert f"stopped while the task is {state}: the import is left running" in logged()
 
 
+@on_airflow_3
 def test_without_the_option_a_marked_task_leaves_the_import(
     deferred_task: Any, hubspot_connection: HubSpotEmulator
 ):
@@ -136,6 +138,7 @@ def test_without_the_option_a_marked_task_leaves_the_import(
     assert cancels(hubspot_connection, import_id) == 0
 
 
+@on_airflow_3
 def test_a_task_state_that_cannot_be_read_leaves_the_import(
     deferred_task: Any, hubspot_connection: HubSpotEmulator
 ):
@@ -144,5 +147,55 @@ def test_a_task_state_that_cannot_be_read_leaves_the_import(
     )
 
     import_id = killed_trigger(hubspot_connection, gone)
+
+    assert cancels(hubspot_connection, import_id) == 0
+
+
+def stopped_by_airflow_2(emulator: HubSpotEmulator, ti: Any) -> int:
+    """Airflow 2.11 stops a trigger by canceling its asyncio task (a person's action, a move, a
+    triggerer shutting down and a deferral timeout alike); the trigger reads the database then."""
+    import_id = emulator.add_import(lifecycle=[("PROCESSING",)])
+    trigger = ImportStateTrigger(
+        import_id=import_id, poll_interval=60, end_time=time.time() + 600, cancel_on_timeout=True
+    )
+    trigger.task_instance = ti
+
+    async def run_then_stop() -> None:
+        waiting = asyncio.ensure_future(anext(trigger.run()))
+        while not emulator.requests(import_id):  # the trigger is polling
+            await asyncio.sleep(0.05)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+
+    asyncio.run(asyncio.wait_for(run_then_stop(), 60))
+    return import_id
+
+
+@on_airflow_2
+@pytest.mark.parametrize(
+    ("state", "canceled"),
+    [("failed", True), (None, True), ("deferred", False), ("up_for_retry", False)],
+    ids=["marked failed", "cleared", "moved or triggerer stopped", "will be retried"],
+)
+def test_airflow_2_trigger_stopped_cancels_only_when_a_person_gave_up(
+    deferred_task: Any, hubspot_connection: HubSpotEmulator, state: str | None, canceled: bool
+):
+    deferred_task.set(state)
+
+    import_id = stopped_by_airflow_2(hubspot_connection, deferred_task)
+
+    assert cancels(hubspot_connection, import_id) == (1 if canceled else 0)
+
+
+@on_airflow_2
+def test_airflow_2_deferral_timeout_leaves_the_decision_to_the_resumed_task(
+    deferred_task: Any, hubspot_connection: HubSpotEmulator
+):
+    from datetime import datetime, timedelta, timezone
+
+    deferred_task.set("scheduled", trigger_timeout=datetime.now(timezone.utc) - timedelta(seconds=1))
+
+    import_id = stopped_by_airflow_2(hubspot_connection, deferred_task)
 
     assert cancels(hubspot_connection, import_id) == 0

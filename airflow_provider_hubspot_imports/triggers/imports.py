@@ -14,7 +14,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_hubspot_imports._compat import AirflowNotFoundException
+from airflow_provider_hubspot_imports._compat import AIRFLOW_V3, AirflowNotFoundException
 from airflow_provider_hubspot_imports.core.ids import validate_import_id
 from airflow_provider_hubspot_imports.core.outcome import Verdict, judge
 from airflow_provider_hubspot_imports.core.stops import abandoned_by_person, next_poll_delay
@@ -27,6 +27,8 @@ SUCCEEDED = Verdict.SUCCEEDED.value
 FAILED = Verdict.FAILED.value
 TIMEOUT = "timeout"
 ERROR = "error"
+# What `task_state_in_database` answers for a deferral past its timeout.
+TIMED_OUT = "deferral timed out"
 
 
 class ImportStateTrigger(BaseTrigger):
@@ -121,6 +123,10 @@ class ImportStateTrigger(BaseTrigger):
                 f"Connection '{self.hubspot_conn_id}' is not defined ({error}). Create a connection of "
                 f"type hubspot with that id, or pass the id of an existing one as hubspot_conn_id.",
             )
+        except asyncio.CancelledError:
+            if not AIRFLOW_V3:  # Airflow 2.11's triggerer stops a trigger without calling on_kill
+                await self._stopped(task_state_in_database)
+            raise
         yield event
 
     async def _wait(self) -> TriggerEvent:
@@ -166,19 +172,21 @@ class ImportStateTrigger(BaseTrigger):
 
     async def on_kill(self) -> None:
         """Airflow 3.3+ calls this when it removes the trigger from this triggerer because of a
-        person's action on the task, and also when the trigger moved to another triggerer. With
-        `cancel_on_timeout`, cancel the import only if the task's state says the wait was given up
-        (`core.stops.abandoned_by_person`); a state that cannot be read leaves the import alone."""
+        person's action on the task, and also when the trigger moved to another triggerer."""
+        await self._stopped(task_state)
+
+    async def _stopped(self, read_state: Any) -> None:
+        """With `cancel_on_timeout`, cancel the import only if the task's state, read now, says the
+        wait was given up (`core.stops.abandoned_by_person`); a state that cannot be read, or a
+        deferral that ended at its timeout (the resumed task decides then), leaves it running."""
         if not self.cancel_on_timeout:
             return
         ti = getattr(self, "task_instance", None)
         if ti is None:
-            self.log.warning(
-                "Trigger for import %s killed; no task instance to ask: left running.", self.import_id
-            )
+            self.log.warning("Trigger for import %s killed; no task to ask: left running.", self.import_id)
             return
         try:
-            state = await asyncio.to_thread(task_state, ti)
+            state = await asyncio.to_thread(read_state, ti)
         except Exception as error:
             self.log.warning(
                 "Trigger for import %s killed; the task's state could not be read (%s): left running.",
@@ -187,7 +195,7 @@ class ImportStateTrigger(BaseTrigger):
             )
             return
         reason = abandoned_by_person(state)
-        if reason is None:
+        if reason is None or state == TIMED_OUT:
             self.log.info(
                 "Trigger for import %s stopped while the task is %s: the import is left running.",
                 self.import_id,
@@ -218,6 +226,31 @@ def task_state(ti: Any) -> str | None:
     if not run_states or key not in run_states:
         raise LookupError(f"no task instance {ti.dag_id}.{key} in run {ti.run_id}")
     state = run_states[key]
+    return None if state is None else str(getattr(state, "value", state))
+
+
+def task_state_in_database(ti: Any) -> str | None:
+    """Airflow 2.11 (the triggerer reads the metadata database itself): the task's state, or
+    `TIMED_OUT` when its deferral has passed its timeout, which Airflow 2.11 also ends by stopping
+    the trigger."""
+    from datetime import datetime, timezone
+
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = (
+            session.query(TaskInstance.state, TaskInstance.trigger_timeout)
+            .filter_by(dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id, map_index=ti.map_index)
+            .one_or_none()
+        )
+    if row is None:
+        raise LookupError(f"no task instance {ti.dag_id}.{ti.task_id} in run {ti.run_id}")
+    state, trigger_timeout = row
+    if trigger_timeout is not None:
+        deadline = trigger_timeout if trigger_timeout.tzinfo else trigger_timeout.replace(tzinfo=timezone.utc)
+        if deadline <= datetime.now(timezone.utc):
+            return TIMED_OUT
     return None if state is None else str(getattr(state, "value", state))
 
 
