@@ -125,3 +125,25 @@ def test_trigger_backs_off_between_polls(hubspot_connection: HubSpotEmulator):
     gaps = [later - earlier for earlier, later in itertools.pairwise(at)]
     assert len(gaps) == 4
     assert gaps[1] >= 0.2 and gaps[2] >= 0.3 and gaps[3] >= 0.3  # 0.1, 0.2, 0.4 capped at 0.3
+
+
+@pytest.mark.parametrize("soft_fail", [True, False], ids=["soft_fail", "fails"])
+def test_airflow_ending_the_deferral_at_its_timeout_cancels(
+    hubspot_connection: HubSpotEmulator, soft_fail: bool
+):
+    """The triggerer was down: Airflow's scheduler ended the deferral (`defer(timeout=...)`) and the
+    task resumes in `__fail__`, through Airflow's own `resume_execution`."""
+    from airflow_provider_hubspot_imports._compat import AIRFLOW_V3, AirflowException
+
+    import_id = hubspot_connection.add_import(lifecycle=[("PROCESSING",)])
+    sensor = ImportStateSensor(
+        task_id="wait", import_id=import_id, deferrable=True, soft_fail=soft_fail, cancel_on_timeout=True
+    )
+    error = "Trigger timeout" if AIRFLOW_V3 else "Trigger/execution timeout"  # what each scheduler sends
+    skip = exceptions()["skip"]
+
+    with pytest.raises(skip if soft_fail else AirflowException):
+        sensor.resume_execution("__fail__", {"error": error}, {})
+
+    assert [entry.method for entry in hubspot_connection.requests(import_id)] == ["POST"]
+    assert hubspot_connection.record(import_id)["state"] == "CANCELED"
