@@ -354,6 +354,14 @@ class HubSpotHook(BaseHook):
                 found.append(record)
         return KeyLookup(found, scanned, complete=True)
 
+    @classmethod
+    def from_settings(cls, settings: HubSpotSettings) -> HubSpotHook:
+        """A hook on settings already read and validated: no connection lookup (e.g. in `on_kill`,
+        which runs in a signal handler and must not wait on Airflow's supervisor)."""
+        hook = cls(settings.conn_id or cls.default_conn_name)
+        hook.__dict__["settings"] = settings
+        return hook
+
 
 def _never_sent(exc: requests.RequestException) -> bool:
     """True when the connection itself failed (refused, DNS, connect timeout): no byte reached HubSpot."""
