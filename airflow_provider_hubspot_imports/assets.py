@@ -70,7 +70,7 @@ def asset_event_extra(record: Mapping[str, Any]) -> dict[str, Any]:
     parsed = ImportRecord(record)
     ids = object_type_ids(None, record)
     return {
-        "hubspot_import_id": parsed.id,
+        "import_id": parsed.id,
         "state": str(record.get("state")),
         "import_name": parsed.import_name,
         "counters": parsed.counters,
