@@ -45,7 +45,7 @@ def _check_run_facet_schema(facet: dict[str, Any]) -> None:
                 "properties": {"_producer": {"type": "string"}, "_schemaURL": {"type": "string"}},
                 "required": ["_producer", "_schemaURL"],
             }
-        }
+        },
     }
     registry = Registry().with_resource(
         "https://openlineage.io/spec/2-0-2/OpenLineage.json", Resource.from_contents(base)
