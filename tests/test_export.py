@@ -102,7 +102,9 @@ def test_a_destination_without_csv_or_jsonl_is_refused_before_any_request(
 def test_a_failed_read_leaves_no_partial_file(hook, hubspot_connection, tmp_path):
     destination = tmp_path / "errors.csv"
 
-    with pytest.raises(Exception, match="not found|404"):
+    from airflow_provider_hubspot_imports.errors import HubSpotNotFoundError
+
+    with pytest.raises(HubSpotNotFoundError):
         hook.export_import_errors(987654321, destination)
 
     assert not destination.exists()
