@@ -1,0 +1,146 @@
+"""`ImportWatchTrigger` against the emulator: one list read per round, each finished import once."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from airflow_provider_hubspot_imports.testing import HubSpotEmulator
+from airflow_provider_hubspot_imports.triggers.watch import STORE_KEY, ImportWatchTrigger
+
+
+def _finish(emulator: HubSpotEmulator, import_id: int, state: str = "DONE") -> None:
+    """HubSpot finishing an import: from now on it is not active, so it leaves the list."""
+    with emulator.model.lock:
+        emulator.model.imports[import_id].forced_state = state
+
+
+def _calls(emulator: HubSpotEmulator) -> list[str]:
+    """The requests served, as 'list' or the id of the import read."""
+    return ["list" if entry.import_id is None else str(entry.import_id) for entry in emulator.requests()]
+
+
+def _polls(trigger: ImportWatchTrigger, rounds: int = 1) -> list[list[str]]:
+    async def run() -> list[list[str]]:
+        return [[record.id for record in await trigger.poll()] for _ in range(rounds)]
+
+    return asyncio.run(run())
+
+
+def test_each_finished_import_is_reported_once_with_one_list_read_per_round(
+    hubspot_connection: HubSpotEmulator,
+):
+    contacts = hubspot_connection.add_import(lifecycle=[("PROCESSING",)])
+    companies = hubspot_connection.add_import(lifecycle=[("PROCESSING",)], mappedObjectTypeIds=["0-2"])
+    trigger = ImportWatchTrigger(poll_interval=0.05)
+
+    assert _polls(trigger) == [[]]
+    assert _calls(hubspot_connection) == ["list"]
+
+    _finish(hubspot_connection, contacts)
+    assert _polls(trigger, rounds=2) == [[str(contacts)], []]  # read once when it left the list
+    assert _calls(hubspot_connection) == ["list", "list", str(contacts), "list"]
+
+    _finish(hubspot_connection, companies, "CANCELED")
+    assert _polls(trigger) == [[str(companies)]]
+
+
+def test_states_and_object_types_filter_what_is_reported(hubspot_connection: HubSpotEmulator):
+    done_contacts = hubspot_connection.add_import(lifecycle=[("PROCESSING",)])
+    done_companies = hubspot_connection.add_import(lifecycle=[("PROCESSING",)], mappedObjectTypeIds=["0-2"])
+    failed_contacts = hubspot_connection.add_import(lifecycle=[("PROCESSING",)])
+    trigger = ImportWatchTrigger(poll_interval=0.05, states=["DONE"], object_types=["contacts"])
+    _polls(trigger)
+
+    for import_id in (done_contacts, done_companies):
+        _finish(hubspot_connection, import_id)
+    _finish(hubspot_connection, failed_contacts, "FAILED")
+
+    assert _polls(trigger, rounds=2) == [[str(done_contacts)], []]
+
+
+class _Store:
+    """What Airflow 3.3's triggerer injects as `asset_state_store` for a watcher of one asset."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    async def aget(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, default)
+
+    async def aset(self, key: str, value: Any) -> None:
+        self.values[key] = value
+
+
+def _events(trigger: ImportWatchTrigger, count: int, timeout: float = 20.0) -> list[dict[str, Any]]:
+    """Run the trigger as the triggerer does until it fired `count` events."""
+
+    async def run() -> list[dict[str, Any]]:
+        events, stream = [], trigger.run()
+        async with asyncio.timeout(timeout):
+            while len(events) < count:
+                events.append((await anext(stream)).payload)
+        await stream.aclose()
+        return events
+
+    return asyncio.run(run())
+
+
+def test_run_fires_an_event_with_the_final_record(hubspot_connection: HubSpotEmulator):
+    import_id = hubspot_connection.add_import(
+        lifecycle=[("PROCESSING",)], counters={"TOTAL_ROWS": 9, "CREATED_OBJECTS": 9}
+    )
+    trigger = ImportWatchTrigger(poll_interval=0.05)
+    _polls(trigger)
+    _finish(hubspot_connection, import_id)
+
+    [event] = _events(trigger, 1)
+
+    assert event["import_id"] == str(import_id)
+    assert event["state"] == "DONE"
+    assert event["object_types"] == ["contacts"]
+    assert event["counters"] == {"TOTAL_ROWS": 9, "CREATED_OBJECTS": 9}
+    assert event["record"] == hubspot_connection.requests(import_id)[-1].response_json()
+
+
+def test_after_a_restart_the_followed_imports_come_from_the_state_store(hubspot_connection: HubSpotEmulator):
+    import_id = hubspot_connection.add_import(lifecycle=[("PROCESSING",)])
+    store = _Store()
+    before = ImportWatchTrigger(poll_interval=0.05)
+    before.asset_state_store = store
+
+    async def one_round() -> None:
+        stream = before.run()
+        task = asyncio.ensure_future(anext(stream))
+        while STORE_KEY not in store.values:
+            await asyncio.sleep(0.01)
+        task.cancel()
+
+    asyncio.run(one_round())  # the triggerer stops after a round: the import was being followed
+    assert store.values[STORE_KEY] == {str(import_id): "PROCESSING"}
+    _finish(hubspot_connection, import_id)  # ... and finishes while no triggerer runs
+
+    after = ImportWatchTrigger(poll_interval=0.05)
+    after.asset_state_store = store
+    [event] = _events(after, 1)
+    assert event["import_id"] == str(import_id)
+
+    forgetful = ImportWatchTrigger(poll_interval=0.05)  # before Airflow 3.3: no store, memory only
+    assert _polls(forgetful) == [[]]
+
+
+def test_serialize_round_trips_and_bad_arguments_are_refused():
+    trigger = ImportWatchTrigger(
+        hubspot_conn_id="crm", poll_interval=30, states=["done"], object_types=["0-1"]
+    )
+    path, kwargs = trigger.serialize()
+    assert path == "airflow_provider_hubspot_imports.triggers.watch.ImportWatchTrigger"
+    assert ImportWatchTrigger(**kwargs).serialize() == (path, kwargs)
+    with pytest.raises(ValueError, match="not terminal"):
+        ImportWatchTrigger(states=["PROCESSING"])
+    with pytest.raises(ValueError, match="positive"):
+        ImportWatchTrigger(poll_interval=0)
+    with pytest.raises(TypeError, match="list such as"):
+        ImportWatchTrigger(object_types="contacts")
