@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -144,3 +145,85 @@ def test_serialize_round_trips_and_bad_arguments_are_refused():
         ImportWatchTrigger(poll_interval=0)
     with pytest.raises(TypeError, match="list such as"):
         ImportWatchTrigger(object_types="contacts")
+
+
+@pytest.mark.dagrun
+def test_a_real_triggerer_runs_the_watcher_and_records_the_asset_event(airflow_db, hubspot_emulator):
+    """`airflow dag-processor`, `scheduler` and `triggerer` processes: the watcher of
+    tests/dags/watch_dags.py is registered, run, fires once when the import finishes, and Airflow
+    records the asset event with the payload; the followed ids went through the state store."""
+    pytest.importorskip("airflow.sdk", reason="AssetWatcher needs Airflow 3")
+    import os
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    from airflow_provider_hubspot_imports._compat import AIRFLOW_V3
+
+    if not AIRFLOW_V3:
+        pytest.skip("AssetWatcher needs Airflow 3")
+    import_id = hubspot_emulator.add_import(lifecycle=[("PROCESSING",)])
+    env = {
+        **os.environ,
+        "AIRFLOW_CONN_HUBSPOT_DEFAULT": hubspot_emulator.connection_json(retry_backoff_seconds=0.05),
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        # Only tests/dags: the example watcher would follow the same import.
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(
+            [
+                bundle
+                for bundle in json.loads(os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"])
+                if bundle["name"] == "dags-folder"
+            ]
+        ),
+    }
+    database = os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].removeprefix("sqlite:///")
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "airflow", name],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name in ("dag-processor", "scheduler", "triggerer")
+    ]
+    rows: list[tuple[str]] = []
+    try:
+        deadline = time.monotonic() + 280
+        finished = False
+        while time.monotonic() < deadline and not rows:
+            if not finished and any(entry.import_id is None for entry in hubspot_emulator.requests()):
+                _finish(hubspot_emulator, import_id)  # the watcher is running: finish the import
+                finished = True
+            with sqlite3.connect(database) as db:
+                rows = db.execute(
+                    "SELECT e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id WHERE a.uri = ?",
+                    ("hubspot://watched/contacts",),
+                ).fetchall()
+            time.sleep(1)
+        time.sleep(3)  # a second event, if any, would be recorded by now
+        with sqlite3.connect(database) as db:
+            rows = db.execute(
+                "SELECT e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id WHERE a.uri = ?",
+                ("hubspot://watched/contacts",),
+            ).fetchall()
+            stored = db.execute(
+                "SELECT s.value FROM asset_state_store s JOIN asset a ON a.id = s.asset_id "
+                "WHERE a.uri = ? AND s.key = ?",
+                ("hubspot://watched/contacts", STORE_KEY),
+            ).fetchall()
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(60)
+
+    assert len(rows) == 1, "the watcher fired no event (or more than one)"
+    extra = json.loads(rows[0][0])
+    assert extra["from_trigger"] is True
+    assert extra["payload"]["import_id"] == str(import_id)
+    assert extra["payload"]["state"] == "DONE"
+    [final_read] = hubspot_emulator.requests(import_id)  # read once, when it left the list
+    assert extra["payload"]["record"] == final_read.response_json()
+    assert [json.loads(value) for (value,) in stored] == [{}]  # nothing left to follow
