@@ -39,7 +39,8 @@ def run_example(home: Path) -> list[dict[str, Any]]:
     }
     from airflow_provider_hubspot_imports.testing import HubSpotEmulator
 
-    csv = home / "contacts.csv"
+    (home / "data").mkdir()
+    csv = home / "data" / "contacts.csv"
     csv.write_text("email,firstname,lastname\n" + "".join(f"p{n}@example.com,P{n},L{n}\n" for n in range(40)))
     events_file = home / "openlineage.jsonl"
     with HubSpotEmulator() as hubspot:
@@ -66,7 +67,7 @@ def run_example(home: Path) -> list[dict[str, Any]]:
 
 # ---- drawing ---------------------------------------------------------------------------------------
 
-BOX_W, ROW_H, GAP = 330, 22, 36
+BOX_W, ROW_H, GAP = 400, 22, 36
 
 
 def _label(dataset: dict[str, Any]) -> str:
@@ -85,7 +86,10 @@ def _dataset_lines(dataset: dict[str, Any]) -> list[str]:
     if "dataQualityMetrics" in facets:
         lines.append(f"dataQualityMetrics: {facets['dataQualityMetrics']['rowCount']} rows read")
     for assertion in facets.get("dataQualityAssertions", {}).get("assertions", []):
-        mark = "\u2714" if assertion["success"] else "\u2718"
+        failed = (
+            "\u26a0" if assertion.get("severity") == "warn" else "\u2718"
+        )  # a warning, or it failed the task
+        mark = "\u2714" if assertion["success"] else failed
         lines.append(f"{mark} {assertion['name']}: {assertion.get('actual')} ({assertion.get('expected')})")
     for prop, field in sorted(facets.get("columnLineage", {}).get("fields", {}).items()):
         sources = ", ".join(source["field"] for source in field["inputFields"])
@@ -108,17 +112,13 @@ def svg(events: list[dict[str, Any]]) -> str:
 
     for event in events:
         job = ("job", event["job"]["name"])
-        run = event["run"]["facets"].get("hubspotImport", {})
-        add(
-            job,
-            1,
-            event["job"]["name"],
-            [
-                f"hubspotImport: import {run.get('importId')} {run.get('state')}",
-                f"account {run.get('account')}",
-            ],
-            "#ff7a59",
-        )
+        run = event["run"]["facets"].get("hubspotImport")
+        task = event["run"]["facets"].get("airflow", {}).get("task", {})
+        after = json.loads(task.get("upstream_task_ids", "[]").replace("'", '"'))
+        lines = [f"after {', '.join(sorted(after))}"] if after else []
+        if run:
+            lines += [f"hubspotImport: import {run['importId']} {run['state']}", f"account {run['account']}"]
+        add(job, 1, event["job"]["name"], lines, "#ff7a59" if run else "#f1f3f4")
         for dataset in event["inputs"]:
             key = ("dataset", _label(dataset))
             add(key, 0, _label(dataset), _dataset_lines(dataset), "#e8f0fe")
@@ -174,7 +174,7 @@ def svg(events: list[dict[str, Any]]) -> str:
     return "\n".join(parts)
 
 
-def _short(text: str, limit: int = 50) -> str:
+def _short(text: str, limit: int = 62) -> str:
     return text if len(text) <= limit else "\u2026" + text[-(limit - 1) :]
 
 
