@@ -27,9 +27,9 @@ from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 try:  # Airflow 3: event-driven scheduling
-    from airflow.triggers.base import BaseEventTrigger
+    from airflow.triggers.base import BaseEventTrigger  # type: ignore[attr-defined,unused-ignore]
 except ImportError:  # Airflow 2.11 has no AssetWatcher; the trigger still runs where a trigger can
-    from airflow.triggers.base import BaseTrigger as BaseEventTrigger  # type: ignore[assignment]
+    from airflow.triggers.base import BaseTrigger as BaseEventTrigger  # type: ignore[assignment,unused-ignore]
 from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_hubspot_imports.errors import HubSpotError, HubSpotNotFoundError
