@@ -25,7 +25,11 @@ def _calls(emulator: HubSpotEmulator) -> list[str]:
 
 def _polls(trigger: ImportWatchTrigger, rounds: int = 1) -> list[list[str]]:
     async def run() -> list[list[str]]:
-        return [[record.id for record in await trigger.poll()] for _ in range(rounds)]
+        found = []
+        for _ in range(rounds):
+            found.append([record.id for record in await trigger.poll()])
+            await asyncio.sleep(trigger.poll_interval)  # as run() waits between rounds
+        return found
 
     return asyncio.run(run())
 
@@ -46,6 +50,25 @@ def test_each_finished_import_is_reported_once_with_one_list_read_per_round(
 
     _finish(hubspot_connection, companies, "CANCELED")
     assert _polls(trigger) == [[str(companies)]]
+
+
+def test_watchers_of_one_account_share_one_list_read_per_round(hubspot_connection: HubSpotEmulator):
+    contacts = hubspot_connection.add_import(lifecycle=[("PROCESSING",)])
+    watchers = [
+        ImportWatchTrigger(poll_interval=5, object_types=[kind])
+        for kind in ("contacts", "companies", "deals")
+    ]
+
+    async def rounds() -> list[list[list[str]]]:
+        first = await asyncio.gather(*(watcher.poll() for watcher in watchers))
+        _finish(hubspot_connection, contacts)
+        await asyncio.sleep(2.6)  # more than half the interval: the next round reads again
+        second = await asyncio.gather(*(watcher.poll() for watcher in watchers))
+        return [[[record.id for record in found] for found in result] for result in (first, second)]
+
+    assert asyncio.run(rounds()) == [[[], [], []], [[str(contacts)], [], []]]
+    lists = [entry for entry in hubspot_connection.requests() if entry.import_id is None]
+    assert len(lists) == 2  # one per round for the three watchers
 
 
 def test_states_and_object_types_filter_what_is_reported(hubspot_connection: HubSpotEmulator):

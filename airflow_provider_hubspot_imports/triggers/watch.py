@@ -2,12 +2,14 @@
 the account that finishes, so a DAG can be scheduled on "contacts landed in HubSpot".
 
 One poll per interval reads the account's list of imports (``GET /crm/imports/...``, one request
-per page; the list is short: HubSpot runs at most three imports at once). HubSpot documents that
-list as the *active* imports started by the same app: imports started in HubSpot's web app (or by
-another app) never appear, so the watcher never sees them. An import is followed from the first
-time the list shows it; when it leaves the list, it is read once (``GET .../{id}``) for its final
-state, and the trigger fires if that state is one of `states`. An import the list already shows
-in a terminal state fires at once.
+per page; the list is short: HubSpot runs at most three imports at once). Watchers of one
+connection in one triggerer share that read: a list read less than half an interval ago (or in
+flight) serves them all, so watching contacts and companies separately costs one read a round.
+HubSpot documents that list as the *active* imports started by the same app: imports started in
+HubSpot's web app (or by another app) never appear, so the watcher never sees them. An import is
+followed from the first time the list shows it; when it leaves the list, it is read once
+(``GET .../{id}``) for its final state, and the trigger fires if that state is one of `states`.
+An import the list already shows in a terminal state fires at once.
 
 Across triggerer restarts: on Airflow 3.3+ the ids of the imports being followed are kept in the
 watched asset's state store, so an import that was followed before the restart and finished while
@@ -22,6 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+import weakref
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
@@ -110,7 +114,7 @@ class ImportWatchTrigger(BaseEventTrigger):
 
         try:
             async with HubSpotAsyncClient(self.hubspot_conn_id, log=self.log) as client:
-                listed = await _list_imports(client)
+                listed = await _shared_list(self.hubspot_conn_id, client, max_age=self.poll_interval / 2)
                 finished = [record for record in listed.values() if record.is_terminal]
                 for import_id, record in listed.items():
                     if not record.is_terminal:
@@ -201,6 +205,28 @@ class ImportWatchTrigger(BaseEventTrigger):
             self._saved = dict(self._followed)
         except Exception as error:
             self.log.debug("Could not save the followed imports: %s", error)
+
+
+_recent_lists: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[str, tuple[float, asyncio.Future[dict[str, ImportRecord]]]]
+] = weakref.WeakKeyDictionary()
+
+
+async def _shared_list(conn_id: str, client: Any, *, max_age: float) -> dict[str, ImportRecord]:
+    """The account's list, read once for every watcher of `conn_id` in this event loop: a read
+    started less than `max_age` seconds ago (finished or in flight) is shared; a failed one is not."""
+    reads = _recent_lists.setdefault(asyncio.get_running_loop(), {})
+    now = time.monotonic()
+    recent = reads.get(conn_id)
+    if recent is not None and now - recent[0] < max_age and not _failed(recent[1]):
+        return dict(await asyncio.shield(recent[1]))
+    read = asyncio.ensure_future(_list_imports(client))
+    reads[conn_id] = (now, read)
+    return dict(await asyncio.shield(read))
+
+
+def _failed(read: asyncio.Future[Any]) -> bool:
+    return read.done() and (read.cancelled() or read.exception() is not None)
 
 
 async def _list_imports(client: Any) -> dict[str, ImportRecord]:
