@@ -26,6 +26,12 @@ HOW_TO_GUIDES = (
 )
 LOGO = "/docs/integration-logos/hubspot-imports.svg"
 
+_HUBSPOT_URIS = {
+    "schemes": ["hubspot"],
+    "handler": "airflow_provider_hubspot_imports.assets.sanitize_uri",
+    "to_openlineage_converter": "airflow_provider_hubspot_imports.assets.convert_asset_to_openlineage",
+}
+
 
 def get_provider_info() -> dict[str, Any]:
     """What Airflow's providers manager reads through the ``apache_airflow_provider`` entry point."""
@@ -64,15 +70,24 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": "HubSpot",
-                "python-modules": ["airflow_provider_hubspot_imports.operators.imports"],
+                "python-modules": [
+                    "airflow_provider_hubspot_imports.operators.imports",
+                    "airflow_provider_hubspot_imports.operators.export",
+                ],
             }
         ],
         "triggers": [
             {
                 "integration-name": "HubSpot",
-                "python-modules": ["airflow_provider_hubspot_imports.triggers.imports"],
+                "python-modules": [
+                    "airflow_provider_hubspot_imports.triggers.imports",
+                    "airflow_provider_hubspot_imports.triggers.watch",
+                ],
             }
         ],
         "connection-types": [CONNECTION_TYPE_INFO],
+        # hubspot://<portal id or API host>/<object type>; Airflow 2 reads "dataset-uris".
+        "asset-uris": [_HUBSPOT_URIS],
+        "dataset-uris": [_HUBSPOT_URIS],
         "extra-links": ["airflow_provider_hubspot_imports.links.HubSpotImportLink"],
     }

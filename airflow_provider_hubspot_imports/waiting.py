@@ -52,7 +52,7 @@ def settle(
     outcome = judge(record, success_states, failure_states)
     log.info(outcome.message)
     if outcome.verdict is Verdict.FAILED:
-        raise AirflowFailException(outcome.message)
+        raise _failure(outcome.message, raw_record)
     if outcome.verdict is Verdict.WAITING:
         return None
     breach = gate.breach(record) if gate.active else None
@@ -60,8 +60,15 @@ def settle(
         errors, note = _first_errors(hubspot_conn_id, record.id)
         message = gate_failure_message(record, breach, errors, note)
         log.error(message)
-        raise AirflowFailException(message)
+        raise _failure(message, raw_record)
     return dict(raw_record)
+
+
+def _failure(message: str, raw_record: Mapping[str, Any]) -> AirflowFailException:
+    """The task failure, carrying the record that caused it (read for lineage by `reporting`)."""
+    error = AirflowFailException(message)
+    error.import_record = dict(raw_record)  # type: ignore[attr-defined]
+    return error
 
 
 def _first_errors(hubspot_conn_id: str, import_id: str) -> tuple[list[dict[str, Any]], str | None]:

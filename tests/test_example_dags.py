@@ -33,6 +33,8 @@ def test_example_dags_parse_without_errors(example_dagbag):
             "example_hubspot_import_gate",
             "example_hubspot_import",
             "example_hubspot_many_imports",
+            "example_hubspot_failed_rows",
+            "example_hubspot_import_watch",
         }
     )
 

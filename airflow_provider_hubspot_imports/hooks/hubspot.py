@@ -362,6 +362,19 @@ class HubSpotHook(BaseHook):
         hook.__dict__["settings"] = settings
         return hook
 
+    def export_import_errors(
+        self, import_id: int | str, destination: Any, *, include_row_data: bool = False
+    ) -> dict[str, Any]:
+        """Write the import's error rows to `destination` (a path or ObjectStoragePath ending in
+        ``.csv`` or ``.jsonl``), page by page; returns ``rows``, ``by_error_type``, ``destination``.
+        Row data (personal data, often) is only asked for with `include_row_data`."""
+        from airflow_provider_hubspot_imports.exports import export_format, write_errors
+
+        validate_import_id(import_id)
+        export_format(destination)
+        errors = self.get_import_errors(import_id, include_row_data=include_row_data)
+        return {"import_id": str(import_id), **write_errors(errors, destination)}
+
 
 def _never_sent(exc: requests.RequestException) -> bool:
     """True when the connection itself failed (refused, DNS, connect timeout): no byte reached HubSpot."""

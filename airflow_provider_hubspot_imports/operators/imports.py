@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_hubspot_imports._compat import AirflowSensorTimeout, BaseOperator
 from airflow_provider_hubspot_imports.failures import fail_task_if_permanent
 from airflow_provider_hubspot_imports.links import HubSpotImportLink, persist_import_link
+from airflow_provider_hubspot_imports.reporting import reports_import
 from airflow_provider_hubspot_imports.sensors.imports import _default_deferrable
 from airflow_provider_hubspot_imports.task_args import positive_seconds
 from airflow_provider_hubspot_imports.waiting import CancelOnGiveUp, settle, wait_rules
@@ -65,6 +66,7 @@ class _OneImportOperator(BaseOperator):
         raise NotImplementedError
 
 
+@reports_import
 class HubSpotGetImportOperator(_OneImportOperator):
     """Fetch one import's record and push it, exactly as HubSpot sent it, as XCom ``return_value``.
 
@@ -93,6 +95,7 @@ class HubSpotCancelImportOperator(_OneImportOperator):
         return answer
 
 
+@reports_import
 class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
     """Start a HubSpot CRM import from files, and optionally wait for it like `ImportStateSensor`.
 
@@ -322,3 +325,14 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
             hubspot_conn_id=self.hubspot_conn_id,
             log=self.log,
         )
+
+
+# Also importable from here, next to the other operators.
+from airflow_provider_hubspot_imports.operators.export import HubSpotExportImportErrorsOperator  # noqa: E402
+
+__all__ = [
+    "HubSpotCancelImportOperator",
+    "HubSpotExportImportErrorsOperator",
+    "HubSpotGetImportOperator",
+    "HubSpotStartImportOperator",
+]

@@ -21,6 +21,7 @@ from airflow_provider_hubspot_imports._compat import (
 from airflow_provider_hubspot_imports.failures import fail_task_if_permanent
 from airflow_provider_hubspot_imports.links import HubSpotImportLink, persist_import_link
 from airflow_provider_hubspot_imports.models import ImportState
+from airflow_provider_hubspot_imports.reporting import reports_import
 from airflow_provider_hubspot_imports.waiting import CancelOnGiveUp, settle, wait_rules
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ def _default_deferrable() -> bool:
     return conf.getboolean("operators", "default_deferrable", fallback=False)
 
 
+@reports_import
 class ImportStateSensor(CancelOnGiveUp, BaseSensorOperator):
     """Wait for a HubSpot CRM import to reach a terminal state.
 

@@ -1,0 +1,252 @@
+"""`ImportWatchTrigger` against the emulator: one list read per round, each finished import once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+
+from airflow_provider_hubspot_imports.testing import HubSpotEmulator
+from airflow_provider_hubspot_imports.triggers.watch import STORE_KEY, ImportWatchTrigger
+
+
+def _finish(emulator: HubSpotEmulator, import_id: int, state: str = "DONE") -> None:
+    """HubSpot finishing an import: from now on it is not active, so it leaves the list."""
+    with emulator.model.lock:
+        emulator.model.imports[import_id].forced_state = state
+
+
+def _calls(emulator: HubSpotEmulator) -> list[str]:
+    """The requests served, as 'list' or the id of the import read."""
+    return ["list" if entry.import_id is None else str(entry.import_id) for entry in emulator.requests()]
+
+
+def _polls(trigger: ImportWatchTrigger, rounds: int = 1) -> list[list[str]]:
+    async def run() -> list[list[str]]:
+        found = []
+        for _ in range(rounds):
+            found.append([record.id for record in await trigger.poll()])
+            await asyncio.sleep(trigger.poll_interval)  # as run() waits between rounds
+        return found
+
+    return asyncio.run(run())
+
+
+def test_each_finished_import_is_reported_once_with_one_list_read_per_round(
+    hubspot_connection: HubSpotEmulator,
+):
+    contacts = hubspot_connection.add_import(lifecycle=[("PROCESSING",)])
+    companies = hubspot_connection.add_import(lifecycle=[("PROCESSING",)], mappedObjectTypeIds=["0-2"])
+    trigger = ImportWatchTrigger(poll_interval=0.05)
+
+    assert _polls(trigger) == [[]]
+    assert _calls(hubspot_connection) == ["list"]
+
+    _finish(hubspot_connection, contacts)
+    assert _polls(trigger, rounds=2) == [[str(contacts)], []]  # read once when it left the list
+    assert _calls(hubspot_connection) == ["list", "list", str(contacts), "list"]
+
+    _finish(hubspot_connection, companies, "CANCELED")
+    assert _polls(trigger) == [[str(companies)]]
+
+
+def test_watchers_of_one_account_share_one_list_read_per_round(hubspot_connection: HubSpotEmulator):
+    contacts = hubspot_connection.add_import(lifecycle=[("PROCESSING",)])
+    watchers = [
+        ImportWatchTrigger(poll_interval=5, object_types=[kind])
+        for kind in ("contacts", "companies", "deals")
+    ]
+
+    async def rounds() -> list[list[list[str]]]:
+        first = await asyncio.gather(*(watcher.poll() for watcher in watchers))
+        _finish(hubspot_connection, contacts)
+        await asyncio.sleep(2.6)  # more than half the interval: the next round reads again
+        second = await asyncio.gather(*(watcher.poll() for watcher in watchers))
+        return [[[record.id for record in found] for found in result] for result in (first, second)]
+
+    assert asyncio.run(rounds()) == [[[], [], []], [[str(contacts)], [], []]]
+    lists = [entry for entry in hubspot_connection.requests() if entry.import_id is None]
+    assert len(lists) == 2  # one per round for the three watchers
+
+
+def test_states_and_object_types_filter_what_is_reported(hubspot_connection: HubSpotEmulator):
+    done_contacts = hubspot_connection.add_import(lifecycle=[("PROCESSING",)])
+    done_companies = hubspot_connection.add_import(lifecycle=[("PROCESSING",)], mappedObjectTypeIds=["0-2"])
+    failed_contacts = hubspot_connection.add_import(lifecycle=[("PROCESSING",)])
+    trigger = ImportWatchTrigger(poll_interval=0.05, states=["DONE"], object_types=["contacts"])
+    _polls(trigger)
+
+    for import_id in (done_contacts, done_companies):
+        _finish(hubspot_connection, import_id)
+    _finish(hubspot_connection, failed_contacts, "FAILED")
+
+    assert _polls(trigger, rounds=2) == [[str(done_contacts)], []]
+
+
+class _Store:
+    """What Airflow 3.3's triggerer injects as `asset_state_store` for a watcher of one asset."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    async def aget(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, default)
+
+    async def aset(self, key: str, value: Any) -> None:
+        self.values[key] = value
+
+
+def _events(trigger: ImportWatchTrigger, count: int, timeout: float = 20.0) -> list[dict[str, Any]]:
+    """Run the trigger as the triggerer does until it fired `count` events."""
+
+    async def run() -> list[dict[str, Any]]:
+        events, stream = [], trigger.run()
+        async with asyncio.timeout(timeout):
+            while len(events) < count:
+                events.append((await anext(stream)).payload)
+        await stream.aclose()
+        return events
+
+    return asyncio.run(run())
+
+
+def test_run_fires_an_event_with_the_final_record(hubspot_connection: HubSpotEmulator):
+    import_id = hubspot_connection.add_import(
+        lifecycle=[("PROCESSING",)], counters={"TOTAL_ROWS": 9, "CREATED_OBJECTS": 9}
+    )
+    trigger = ImportWatchTrigger(poll_interval=0.05)
+    _polls(trigger)
+    _finish(hubspot_connection, import_id)
+
+    [event] = _events(trigger, 1)
+
+    assert event["import_id"] == str(import_id)
+    assert event["state"] == "DONE"
+    assert event["object_types"] == ["contacts"]
+    assert event["counters"] == {"TOTAL_ROWS": 9, "CREATED_OBJECTS": 9}
+    assert event["record"] == hubspot_connection.requests(import_id)[-1].response_json()
+
+
+def test_after_a_restart_the_followed_imports_come_from_the_state_store(hubspot_connection: HubSpotEmulator):
+    import_id = hubspot_connection.add_import(lifecycle=[("PROCESSING",)])
+    store = _Store()
+    before = ImportWatchTrigger(poll_interval=0.05)
+    before.asset_state_store = store
+
+    async def one_round() -> None:
+        stream = before.run()
+        task = asyncio.ensure_future(anext(stream))
+        while STORE_KEY not in store.values:
+            await asyncio.sleep(0.01)
+        task.cancel()
+
+    asyncio.run(one_round())  # the triggerer stops after a round: the import was being followed
+    assert store.values[STORE_KEY] == {str(import_id): "PROCESSING"}
+    _finish(hubspot_connection, import_id)  # ... and finishes while no triggerer runs
+
+    after = ImportWatchTrigger(poll_interval=0.05)
+    after.asset_state_store = store
+    [event] = _events(after, 1)
+    assert event["import_id"] == str(import_id)
+
+    forgetful = ImportWatchTrigger(poll_interval=0.05)  # before Airflow 3.3: no store, memory only
+    assert _polls(forgetful) == [[]]
+
+
+def test_serialize_round_trips_and_bad_arguments_are_refused():
+    trigger = ImportWatchTrigger(
+        hubspot_conn_id="crm", poll_interval=30, states=["done"], object_types=["0-1"]
+    )
+    path, kwargs = trigger.serialize()
+    assert path == "airflow_provider_hubspot_imports.triggers.watch.ImportWatchTrigger"
+    assert ImportWatchTrigger(**kwargs).serialize() == (path, kwargs)
+    with pytest.raises(ValueError, match="not terminal"):
+        ImportWatchTrigger(states=["PROCESSING"])
+    with pytest.raises(ValueError, match="positive"):
+        ImportWatchTrigger(poll_interval=0)
+    with pytest.raises(TypeError, match="list such as"):
+        ImportWatchTrigger(object_types="contacts")
+
+
+@pytest.mark.dagrun
+def test_a_real_triggerer_runs_the_watcher_and_records_the_asset_event(airflow_db, hubspot_emulator):
+    """`airflow dag-processor`, `scheduler` and `triggerer` processes: the watcher of
+    tests/dags/watch_dags.py is registered, run, fires once when the import finishes, and Airflow
+    records the asset event with the payload; the followed ids went through the state store."""
+    pytest.importorskip("airflow.sdk", reason="AssetWatcher needs Airflow 3")
+    import os
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    from airflow_provider_hubspot_imports._compat import AIRFLOW_V3
+
+    if not AIRFLOW_V3:
+        pytest.skip("AssetWatcher needs Airflow 3")
+    import_id = hubspot_emulator.add_import(lifecycle=[("PROCESSING",)])
+    env = {
+        **os.environ,
+        "AIRFLOW_CONN_HUBSPOT_DEFAULT": hubspot_emulator.connection_json(retry_backoff_seconds=0.05),
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        # Only tests/dags: the example watcher would follow the same import.
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(
+            [
+                bundle
+                for bundle in json.loads(os.environ["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"])
+                if bundle["name"] == "dags-folder"
+            ]
+        ),
+    }
+    database = os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].removeprefix("sqlite:///")
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "airflow", name],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name in ("dag-processor", "scheduler", "triggerer")
+    ]
+    rows: list[tuple[str]] = []
+    try:
+        deadline = time.monotonic() + 280
+        finished = False
+        while time.monotonic() < deadline and not rows:
+            if not finished and any(entry.import_id is None for entry in hubspot_emulator.requests()):
+                _finish(hubspot_emulator, import_id)  # the watcher is running: finish the import
+                finished = True
+            with sqlite3.connect(database) as db:
+                rows = db.execute(
+                    "SELECT e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id WHERE a.uri = ?",
+                    ("hubspot://watched/contacts",),
+                ).fetchall()
+            time.sleep(1)
+        time.sleep(3)  # a second event, if any, would be recorded by now
+        with sqlite3.connect(database) as db:
+            rows = db.execute(
+                "SELECT e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id WHERE a.uri = ?",
+                ("hubspot://watched/contacts",),
+            ).fetchall()
+            stored = db.execute(
+                "SELECT s.value FROM asset_state_store s JOIN asset a ON a.id = s.asset_id "
+                "WHERE a.uri = ? AND s.key = ?",
+                ("hubspot://watched/contacts", STORE_KEY),
+            ).fetchall()
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(60)
+
+    assert len(rows) == 1, "the watcher fired no event (or more than one)"
+    extra = json.loads(rows[0][0])
+    assert extra["from_trigger"] is True
+    assert extra["payload"]["import_id"] == str(import_id)
+    assert extra["payload"]["state"] == "DONE"
+    [final_read] = hubspot_emulator.requests(import_id)  # read once, when it left the list
+    assert extra["payload"]["record"] == final_read.response_json()
+    assert [json.loads(value) for (value,) in stored] == [{}]  # nothing left to follow
