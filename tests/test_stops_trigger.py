@@ -5,15 +5,13 @@ database through Airflow's own supervisor channel (in-process here), tells them 
 from __future__ import annotations
 
 import asyncio
-import os
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from trigger_support import airflow_supervisor
 
 from airflow_provider_hubspot_imports._compat import AIRFLOW_V3
 from airflow_provider_hubspot_imports.testing import HubSpotEmulator
@@ -22,30 +20,6 @@ from airflow_provider_hubspot_imports.triggers.imports import ImportStateTrigger
 pytestmark = pytest.mark.dagrun
 on_airflow_3 = pytest.mark.skipif(not AIRFLOW_V3, reason="Airflow 2.11's triggerer never calls on_kill")
 on_airflow_2 = pytest.mark.skipif(AIRFLOW_V3, reason="Airflow 3 calls on_kill instead")
-
-
-@contextmanager
-def airflow_supervisor() -> Iterator[None]:
-    """The supervisor channel a trigger has in the triggerer, served in-process against the
-    test database (as Airflow's `InProcessTestSupervisor.run_trigger_in_process` does)."""
-    import psutil
-    import structlog
-    from airflow.sdk.execution_time.supervisor import (
-        InProcessSupervisorComms,
-        InProcessTestSupervisor,
-        set_supervisor_comms,
-    )
-
-    supervisor = InProcessTestSupervisor(
-        id=uuid.uuid4(),
-        pid=os.getpid(),
-        process=psutil.Process(),
-        process_log=structlog.get_logger(logger_name="task").bind(),
-        client=InProcessTestSupervisor._api_client(),
-    )
-    supervisor.comms = InProcessSupervisorComms(supervisor=supervisor)
-    with set_supervisor_comms(supervisor.comms):
-        yield
 
 
 @pytest.fixture
