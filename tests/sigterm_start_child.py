@@ -1,7 +1,6 @@
-"""A start operator waiting in its own process, with Airflow's task-runner SIGTERM handler.
-
-As in `sigterm_child.py`: SIGTERM calls `task.on_kill()` from the handler. After the operator's
-first poll the connection is gone from the environment, so a cancel that looked it up would fail.
+"""A start operator waiting in its own process, with Airflow's task-runner SIGTERM handler
+(`sigterm_support`). After the operator's first poll the connection is gone from the
+environment, so a cancel that looked it up would fail.
 Arguments: CSV path, "retry" or "last" (whether Airflow would retry this try), and the run id that
 makes this task instance's key.
 """
@@ -9,11 +8,11 @@ makes this task instance's key.
 from __future__ import annotations
 
 import os
-import signal
 import sys
-import time
 from types import SimpleNamespace
 from typing import Any
+
+from sigterm_support import on_sigterm_call_on_kill
 
 from airflow_provider_hubspot_imports.operators.imports import HubSpotStartImportOperator
 
@@ -53,13 +52,7 @@ def task_instance(run_id: str, try_number: int, retry: bool) -> SimpleNamespace:
 def main(csv_path: str, which_try: str, run_id: str) -> None:
     operator = start_operator(csv_path)
 
-    def on_term(signum: int, frame: object) -> None:
-        started = time.monotonic()
-        operator.on_kill()
-        print(f"on_kill took {time.monotonic() - started:.3f} s", flush=True)
-        os._exit(0)
-
-    signal.signal(signal.SIGTERM, on_term)
+    on_sigterm_call_on_kill(operator)
     poll = operator._poll
 
     def poll_then_lose_the_connection(hook: Any, raw_record: dict[str, Any]) -> dict[str, Any]:

@@ -3,11 +3,7 @@ started. Canceled when the task gives up for good; left running when a retry rec
 
 from __future__ import annotations
 
-import asyncio
 import os
-import signal
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,7 +11,8 @@ from typing import Any
 
 import pytest
 from sigterm_start_child import start_operator, task_instance
-from trigger_support import airflow_supervisor
+from sigterm_support import sigterm_when_ready
+from trigger_support import kill_trigger, set_task_state, stop_running_trigger
 
 from airflow_provider_hubspot_imports._compat import AIRFLOW_V3
 from airflow_provider_hubspot_imports.operators.imports import HubSpotStartImportOperator
@@ -24,7 +21,6 @@ from airflow_provider_hubspot_imports.triggers.imports import ImportStateTrigger
 
 pytestmark = pytest.mark.dagrun
 
-SIGKILL_AFTER = 5.0  # Airflow's supervisor sends SIGKILL this long after SIGTERM
 CHILD = Path(__file__).parent / "sigterm_start_child.py"
 
 
@@ -67,10 +63,10 @@ def test_the_wait_timing_out_cancels_with_the_option(
     ending = "soft_fail" if soft_fail else "fails"
     dag_id = f"test_stop_start_timeout_{mode}_{ending}_{'cancel' if cancel else 'keep'}"
 
-    result = run_dag(dag_id, {"csv_path": str(csv_file)})
+    result = run_dag(dag_id, {"csv_path": str(csv_file), "crash_at": ""})
 
     assert result.task_states == {"start_import": task_state}
-    assert result.try_numbers == {"start_import": 1}  # the wait's timeout is final: retries=1 unused
+    assert result.try_numbers == {"start_import": 1}  # the wait's timeout is final: retries=2 unused
     import_id = the_import(hubspot_connection)
     assert cancels(hubspot_connection, import_id) == (1 if cancel else 0)
     assert hubspot_connection.record(import_id)["state"] == ("CANCELED" if cancel else "PROCESSING")
@@ -108,27 +104,7 @@ def test_airflow_ending_the_deferred_start_at_its_timeout_finds_and_cancels_the_
 def sigterm_after_first_poll(emulator: HubSpotEmulator, csv_file: Path, which_try: str, run_id: str) -> str:
     """Run the child, SIGTERM it after its first poll, SIGKILL it 5 s later as Airflow would."""
     env = dict(os.environ, AIRFLOW_CONN_HUBSPOT_DEFAULT=emulator.connection_json())
-    child = subprocess.Popen(
-        [sys.executable, str(CHILD), str(csv_file), which_try, run_id],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert child.stdout is not None
-    lines = []
-    for line in child.stdout:
-        lines.append(line)
-        if line.startswith("polled"):
-            break
-    child.send_signal(signal.SIGTERM)
-    try:
-        out, _ = child.communicate(timeout=SIGKILL_AFTER)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        out, _ = child.communicate()
-        out += "\n(SIGKILL: on_kill did not finish in time)"
-    return "".join(lines) + out
+    return sigterm_when_ready([str(CHILD), str(csv_file), which_try, run_id], env, "polled")
 
 
 def test_sigterm_of_a_try_that_will_be_retried_leaves_the_import_and_the_retry_adopts_it(
@@ -197,9 +173,6 @@ def defer_start(csv_file: Path, ti: Any, **args: Any) -> Any:
 def deferred_start(run_dag, hubspot_connection: HubSpotEmulator, csv_file: Path) -> Any:
     """A start operator's task instance in the metadata database (`set(state)` changes it), and
     the trigger its deferral hands the wait to."""
-    from airflow.models import TaskInstance
-    from airflow.utils.session import create_session
-
     hubspot_connection.set_start_lifecycle([("DONE",)])
     result = run_dag("test_start_once_deferred", {"csv_path": str(csv_file), "crash_at": ""})
     ti = SimpleNamespace(dag_id=result.dag_id, run_id=result.run_id, task_id="start_import", map_index=-1)
@@ -209,33 +182,20 @@ def deferred_start(run_dag, hubspot_connection: HubSpotEmulator, csv_file: Path)
     assert isinstance(trigger, ImportStateTrigger)
     trigger.task_instance = ti
 
-    def set_state(state: str | None) -> None:
-        with create_session() as session:
-            session.query(TaskInstance).filter_by(
-                dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id
-            ).update({"state": state})
-
-    return SimpleNamespace(trigger=trigger, set=set_state, import_id=int(deferred.kwargs["import_id"]))
+    return SimpleNamespace(
+        trigger=trigger,
+        set=lambda state: set_task_state(ti, state),
+        import_id=int(deferred.kwargs["import_id"]),
+    )
 
 
 def stop_trigger(trigger: ImportStateTrigger, emulator: HubSpotEmulator) -> None:
     """Airflow 3.3 calls the trigger's `on_kill`; Airflow 2.11 cancels its asyncio task."""
     if AIRFLOW_V3:
-        with airflow_supervisor():
-            asyncio.run(trigger.on_kill())
+        kill_trigger(trigger)
         return
-
-    async def run_then_stop() -> None:
-        waiting = asyncio.ensure_future(anext(trigger.run()))
-        polls = len(emulator.requests(int(trigger.import_id)))
-        while len(emulator.requests(int(trigger.import_id))) == polls:  # the trigger is polling
-            await asyncio.sleep(0.05)
-        waiting.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await waiting
-
-    trigger.first_poll_at = None
-    asyncio.run(asyncio.wait_for(run_then_stop(), 60))
+    trigger.first_poll_at = None  # poll at once, then be stopped
+    stop_running_trigger(trigger, lambda: len(emulator.requests(int(trigger.import_id))))
 
 
 def test_the_deferred_start_hands_the_option_to_its_trigger(

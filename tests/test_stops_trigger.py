@@ -4,14 +4,13 @@ database through Airflow's own supervisor channel (in-process here), tells them 
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from trigger_support import airflow_supervisor
+from trigger_support import kill_trigger, set_task_state, stop_running_trigger
 
 from airflow_provider_hubspot_imports._compat import AIRFLOW_V3
 from airflow_provider_hubspot_imports.testing import HubSpotEmulator
@@ -29,16 +28,7 @@ def deferred_task(run_dag, hubspot_connection: HubSpotEmulator) -> Any:
     result = run_dag("test_deferrable_gate", {"import_id": str(done)})
     ti = SimpleNamespace(dag_id=result.dag_id, run_id=result.run_id, task_id="wait_for_import", map_index=-1)
 
-    def set_state(state: str | None, trigger_timeout: Any = None) -> None:
-        from airflow.models import TaskInstance
-        from airflow.utils.session import create_session
-
-        with create_session() as session:
-            session.query(TaskInstance).filter_by(
-                dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id
-            ).update({"state": state, "trigger_timeout": trigger_timeout})
-
-    ti.set = set_state
+    ti.set = lambda state, trigger_timeout=None: set_task_state(ti, state, trigger_timeout)
     return ti
 
 
@@ -48,8 +38,7 @@ def killed_trigger(emulator: HubSpotEmulator, ti: Any, cancel_on_timeout: bool =
         import_id=import_id, poll_interval=60, end_time=time.time() + 600, cancel_on_timeout=cancel_on_timeout
     )
     trigger.task_instance = ti
-    with airflow_supervisor():
-        asyncio.run(trigger.on_kill())
+    kill_trigger(trigger)
     return import_id
 
 
@@ -133,16 +122,7 @@ def stopped_by_airflow_2(emulator: HubSpotEmulator, ti: Any) -> int:
         import_id=import_id, poll_interval=60, end_time=time.time() + 600, cancel_on_timeout=True
     )
     trigger.task_instance = ti
-
-    async def run_then_stop() -> None:
-        waiting = asyncio.ensure_future(anext(trigger.run()))
-        while not emulator.requests(import_id):  # the trigger is polling
-            await asyncio.sleep(0.05)
-        waiting.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await waiting
-
-    asyncio.run(asyncio.wait_for(run_then_stop(), 60))
+    stop_running_trigger(trigger, lambda: len(emulator.requests(import_id)))
     return import_id
 
 
