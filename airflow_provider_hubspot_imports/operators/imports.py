@@ -184,7 +184,7 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
 
         def resume() -> Any:
             timed_out = "timeout" in str((next_kwargs or {}).get("error", "")).lower()
-            if next_method == "__fail__" and timed_out and self.import_id is None:
+            if next_method == "__fail__" and timed_out and self.cancel_on_timeout and self.import_id is None:
                 self.import_id = self._started_import_id(context)
             return super(CancelOnGiveUp, self).resume_execution(next_method, next_kwargs, context)
 
@@ -280,9 +280,8 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
     def _started_import_id(self, context: Context) -> str | None:
         """This task instance's import, without the record a resume would have carried: the id
         saved in the task state store (Airflow 3.3+), else the active import carrying the key.
-        None (logged) when neither finds it: a timeout must not turn into another error."""
+        None (logged) when neither finds it."""
         from airflow_provider_hubspot_imports.core.start_key import pick_adoptable
-        from airflow_provider_hubspot_imports.errors import HubSpotError
 
         key = self._start_key(context)
         if key is None:
@@ -293,7 +292,7 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
         try:
             chosen, _ = pick_adoptable(key, hook.find_started_imports(key).found)
             self.remember_settings(hook)
-        except HubSpotError as error:
+        except Exception as error:  # the lookup must not hide the timeout that ends the task
             self.log.error("Could not look up the import of key %s to cancel it: %s", key.marker, error)
             return None
         finally:
