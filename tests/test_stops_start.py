@@ -74,6 +74,25 @@ def test_the_wait_timing_out_cancels_with_the_option(
         assert f"Canceled HubSpot import {import_id} after the wait timed out" in result.output
 
 
+@pytest.mark.skipif(
+    not AIRFLOW_V3, reason="Airflow 2.11's dag.test() lets AirflowTaskTimeout (a BaseException) escape"
+)
+def test_execution_timeout_cancels_only_on_the_last_try_and_the_retry_keeps_the_import(
+    run_dag, hubspot_connection: HubSpotEmulator, csv_file: Path
+):
+    hubspot_connection.set_start_lifecycle([("PROCESSING",)])
+
+    result = run_dag("test_stop_start_execution_timeout", {"csv_path": str(csv_file), "crash_at": ""})
+
+    assert result.task_states == {"start_import": "failed"}
+    assert result.try_numbers == {"start_import": 2}
+    import_id = the_import(hubspot_connection)  # the retry went back to the first try's import
+    assert cancels(hubspot_connection, import_id) == 1  # by the last try only, once
+    assert hubspot_connection.record(import_id)["state"] == "CANCELED"
+    assert f"Adopting HubSpot import {import_id} started by an earlier try" in result.output
+    assert "execution_timeout passed on the last try" in result.output
+
+
 @pytest.mark.parametrize("soft_fail", [True, False], ids=["soft_fail", "fails"])
 def test_airflow_ending_the_deferred_start_at_its_timeout_finds_and_cancels_the_import(
     hubspot_connection: HubSpotEmulator, csv_file: Path, soft_fail: bool

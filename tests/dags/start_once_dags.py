@@ -110,3 +110,14 @@ for _mode in ("worker", "deferred"):
                 soft_fail=_ending == "soft_fail",
                 cancel_on_timeout=_option == "cancel",
             )
+# execution_timeout in the worker: the first try is retried (its import must stay, and the retry
+# waits on it), the last try cancels it.
+start_dag(
+    "test_stop_start_execution_timeout",
+    deferrable=False,
+    poke_interval=0.5,
+    timeout=timedelta(minutes=10),
+    execution_timeout=timedelta(seconds=3),
+    retries=1,
+    cancel_on_timeout=True,
+)
