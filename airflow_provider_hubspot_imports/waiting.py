@@ -19,6 +19,7 @@ from airflow_provider_hubspot_imports.models import (
 
 if TYPE_CHECKING:
     from airflow_provider_hubspot_imports.core.settings import HubSpotSettings
+    from airflow_provider_hubspot_imports.triggers.imports import ImportStateTrigger
 
 
 def wait_rules(
@@ -175,12 +176,14 @@ def give_up_reason(error: BaseException, retrying: bool) -> str | None:
 
 
 def _ran_out_of_time(error: BaseException) -> bool:
-    """`execution_timeout` in a worker, or the end of a deferral at its timeout (Airflow 3's
-    `TaskDeferralTimeout`; Airflow 2.11 raises `TaskDeferralError("Trigger/execution timeout")`)."""
-    kinds = exception_kinds()
-    if isinstance(error, kinds["task_timeout"]):
-        return True
-    return isinstance(error, kinds["deferral_error"]) and "timeout" in str(error).lower()
+    """`execution_timeout` in a worker, or the end of a deferral at its timeout."""
+    return isinstance(error, exception_kinds()["task_timeout"]) or deferral_timed_out(error)
+
+
+def deferral_timed_out(error: BaseException) -> bool:
+    """Airflow ended a deferral at the timeout given to `defer()` (the triggerer was down): Airflow
+    3's `TaskDeferralTimeout`; Airflow 2.11 raises `TaskDeferralError("Trigger/execution timeout")`."""
+    return isinstance(error, exception_kinds()["deferral_error"]) and "timeout" in str(error).lower()
 
 
 def exception_kinds() -> dict[str, tuple[type[BaseException], ...]]:
@@ -208,6 +211,31 @@ def exception_kinds() -> dict[str, tuple[type[BaseException], ...]]:
         "task_timeout": (AirflowTaskTimeout,),
         "deferral_error": deferral_errors,
     }
+
+
+def import_trigger(
+    waiter: Any, import_id: Any, *, end_time: float | None, first_poll_at: float | None
+) -> ImportStateTrigger:
+    """The `ImportStateTrigger` a deferring waiter (sensor or start operator) hands its wait to:
+    its connection, interval, states and `cancel_on_timeout`, and its backoff if it has one. The
+    first poll comes at `first_poll_at`, one interval after the record the waiter just read."""
+    from datetime import timedelta
+
+    from airflow_provider_hubspot_imports.triggers.imports import ImportStateTrigger
+
+    max_wait = getattr(waiter, "max_wait", None)
+    return ImportStateTrigger(
+        import_id=import_id,
+        hubspot_conn_id=waiter.hubspot_conn_id,
+        poll_interval=waiter.poke_interval,
+        end_time=end_time,
+        success_states=sorted(state.value for state in waiter.success_states),
+        failure_states=sorted(state.value for state in waiter.failure_states),
+        first_poll_at=first_poll_at,
+        cancel_on_timeout=waiter.cancel_on_timeout,
+        exponential_backoff=bool(getattr(waiter, "exponential_backoff", False)),
+        max_wait=max_wait.total_seconds() if isinstance(max_wait, timedelta) else max_wait,
+    )
 
 
 class CancelOnGiveUp:

@@ -9,10 +9,10 @@ Arguments: import id, and "retry" or "last" (whether Airflow would retry this tr
 from __future__ import annotations
 
 import os
-import signal
 import sys
-import time
 from types import SimpleNamespace
+
+from sigterm_support import on_sigterm_call_on_kill
 
 from airflow_provider_hubspot_imports.sensors.imports import ImportStateSensor
 
@@ -35,13 +35,7 @@ def main(import_id: str, which_try: str) -> None:
         xcom_push=lambda key, value: None,  # the "HubSpot import" link
     )
 
-    def on_term(signum: int, frame: object) -> None:
-        started = time.monotonic()
-        sensor.on_kill()
-        print(f"on_kill took {time.monotonic() - started:.3f} s", flush=True)
-        os._exit(0)
-
-    signal.signal(signal.SIGTERM, on_term)
+    on_sigterm_call_on_kill(sensor)
     poke = sensor.poke
 
     def poke_then_lose_the_connection(context: object) -> object:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -14,13 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sigterm_support import SIGKILL_AFTER, sigterm_when_ready
 
 from airflow_provider_hubspot_imports.sensors.imports import ImportStateSensor
 from airflow_provider_hubspot_imports.testing import HubSpotEmulator
 from airflow_provider_hubspot_imports.waiting import QUICK_CANCEL_SECONDS
 
-# Airflow's supervisor sends SIGKILL this long after SIGTERM (`WatchedSubprocess.kill`).
-SIGKILL_AFTER = 5.0
 CHILD = Path(__file__).parent / "sigterm_child.py"
 
 
@@ -31,27 +27,7 @@ def cancels(emulator: HubSpotEmulator, import_id: int) -> list[Any]:
 def sigterm_after_first_poke(emulator: HubSpotEmulator, import_id: int, which_try: str) -> str:
     """Run the child, SIGTERM it after its first poke, SIGKILL it 5 s later as Airflow would."""
     env = dict(os.environ, AIRFLOW_CONN_HUBSPOT_DEFAULT=emulator.connection_json())
-    child = subprocess.Popen(
-        [sys.executable, str(CHILD), str(import_id), which_try],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert child.stdout is not None
-    lines = []
-    for line in child.stdout:
-        lines.append(line)
-        if line.startswith("poked"):
-            break
-    child.send_signal(signal.SIGTERM)
-    try:
-        out, _ = child.communicate(timeout=SIGKILL_AFTER)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        out, _ = child.communicate()
-        out += "\n(SIGKILL: on_kill did not finish in time)"
-    return "".join(lines) + out
+    return sigterm_when_ready([str(CHILD), str(import_id), which_try], env, "poked")
 
 
 def test_sigterm_on_the_last_try_cancels_without_a_connection_lookup(hubspot_emulator: HubSpotEmulator):

@@ -4,16 +4,13 @@ database through Airflow's own supervisor channel (in-process here), tells them 
 
 from __future__ import annotations
 
-import asyncio
-import os
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from trigger_support import kill_trigger, set_task_state, stop_running_trigger
 
 from airflow_provider_hubspot_imports._compat import AIRFLOW_V3
 from airflow_provider_hubspot_imports.testing import HubSpotEmulator
@@ -24,30 +21,6 @@ on_airflow_3 = pytest.mark.skipif(not AIRFLOW_V3, reason="Airflow 2.11's trigger
 on_airflow_2 = pytest.mark.skipif(AIRFLOW_V3, reason="Airflow 3 calls on_kill instead")
 
 
-@contextmanager
-def airflow_supervisor() -> Iterator[None]:
-    """The supervisor channel a trigger has in the triggerer, served in-process against the
-    test database (as Airflow's `InProcessTestSupervisor.run_trigger_in_process` does)."""
-    import psutil
-    import structlog
-    from airflow.sdk.execution_time.supervisor import (
-        InProcessSupervisorComms,
-        InProcessTestSupervisor,
-        set_supervisor_comms,
-    )
-
-    supervisor = InProcessTestSupervisor(
-        id=uuid.uuid4(),
-        pid=os.getpid(),
-        process=psutil.Process(),
-        process_log=structlog.get_logger(logger_name="task").bind(),
-        client=InProcessTestSupervisor._api_client(),
-    )
-    supervisor.comms = InProcessSupervisorComms(supervisor=supervisor)
-    with set_supervisor_comms(supervisor.comms):
-        yield
-
-
 @pytest.fixture
 def deferred_task(run_dag, hubspot_connection: HubSpotEmulator) -> Any:
     """A real task instance of a deferrable sensor in the metadata database; `set(state)` changes it."""
@@ -55,16 +28,7 @@ def deferred_task(run_dag, hubspot_connection: HubSpotEmulator) -> Any:
     result = run_dag("test_deferrable_gate", {"import_id": str(done)})
     ti = SimpleNamespace(dag_id=result.dag_id, run_id=result.run_id, task_id="wait_for_import", map_index=-1)
 
-    def set_state(state: str | None, trigger_timeout: Any = None) -> None:
-        from airflow.models import TaskInstance
-        from airflow.utils.session import create_session
-
-        with create_session() as session:
-            session.query(TaskInstance).filter_by(
-                dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id
-            ).update({"state": state, "trigger_timeout": trigger_timeout})
-
-    ti.set = set_state
+    ti.set = lambda state, trigger_timeout=None: set_task_state(ti, state, trigger_timeout)
     return ti
 
 
@@ -74,8 +38,7 @@ def killed_trigger(emulator: HubSpotEmulator, ti: Any, cancel_on_timeout: bool =
         import_id=import_id, poll_interval=60, end_time=time.time() + 600, cancel_on_timeout=cancel_on_timeout
     )
     trigger.task_instance = ti
-    with airflow_supervisor():
-        asyncio.run(trigger.on_kill())
+    kill_trigger(trigger)
     return import_id
 
 
@@ -159,16 +122,7 @@ def stopped_by_airflow_2(emulator: HubSpotEmulator, ti: Any) -> int:
         import_id=import_id, poll_interval=60, end_time=time.time() + 600, cancel_on_timeout=True
     )
     trigger.task_instance = ti
-
-    async def run_then_stop() -> None:
-        waiting = asyncio.ensure_future(anext(trigger.run()))
-        while not emulator.requests(import_id):  # the trigger is polling
-            await asyncio.sleep(0.05)
-        waiting.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await waiting
-
-    asyncio.run(asyncio.wait_for(run_then_stop(), 60))
+    stop_running_trigger(trigger, lambda: len(emulator.requests(import_id)))
     return import_id
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -122,7 +122,12 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
     :param poke_interval: seconds (or a timedelta) between polls while waiting (default 60).
     :param timeout: seconds (or a timedelta) to wait before failing with AirflowSensorTimeout
         (default one week).
-    :param cancel_on_timeout: cancel the import when the wait times out or the task is killed.
+    :param soft_fail: skip the task instead of failing it when the wait times out (a failed
+        import, or a quality-gate breach, still fails it).
+    :param cancel_on_timeout: cancel the import when the task gives up on it for good: its
+        `timeout` (also with `soft_fail`), `execution_timeout` or a kill on the last try, a person
+        marking or clearing it while deferred. Never when a retry or another triggerer waits on:
+        the retry reconnects to the same import. See docs/stopping.md.
     """
 
     template_fields: Sequence[str] = ("import_request", "files", "idempotency_key")
@@ -146,6 +151,7 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
         max_error_rows: int | None = None,
         max_error_ratio: float | None = None,
         cancel_on_timeout: bool = False,
+        soft_fail: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -168,9 +174,40 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
             success_states, failure_states, max_error_rows, max_error_ratio
         )
         self.cancel_on_timeout = cancel_on_timeout
+        self.soft_fail = soft_fail
         self.import_id: str | None = None  # known once HubSpot accepted the start
 
     def execute(self, context: Context) -> dict[str, Any]:
+        return self._watch(context, lambda: self._timeout_skips(lambda: self._start_then_wait(context)))
+
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
+        """The deferred wait's end, watched as `execute` is. When Airflow itself ended the deferral
+        at its timeout (``__fail__``: the triggerer was down), `execute_complete` never runs, so the
+        import's id is found again for `cancel_on_timeout`."""
+
+        def resume() -> Any:
+            timed_out = "timeout" in str((next_kwargs or {}).get("error", "")).lower()
+            if next_method == "__fail__" and timed_out and self.cancel_on_timeout and self.import_id is None:
+                self.import_id = self._started_import_id(context)
+            return super(CancelOnGiveUp, self).resume_execution(next_method, next_kwargs, context)
+
+        return self._watch(context, lambda: self._timeout_skips(resume))
+
+    def _timeout_skips(self, run: Callable[[], Any]) -> Any:
+        """With `soft_fail`, the wait's timeout (in the worker, the trigger's, or Airflow's end of
+        the deferral) skips the task instead of failing it; the timeout stays the skip's cause, so
+        `cancel_on_timeout` still cancels. Failed imports and other errors still fail the task."""
+        from airflow_provider_hubspot_imports.waiting import deferral_timed_out, exception_kinds
+
+        try:
+            return run()
+        except Exception as error:
+            if self.soft_fail and (isinstance(error, AirflowSensorTimeout) or deferral_timed_out(error)):
+                skip = exception_kinds()["skip"][0]
+                raise skip(f"Skipping due to soft_fail is set to True: {error}") from error
+            raise
+
+    def _start_then_wait(self, context: Context) -> dict[str, Any]:
         from airflow_provider_hubspot_imports.errors import HubSpotError
 
         hook = _hook(self.hubspot_conn_id)
@@ -185,6 +222,7 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
                 if not adopted:
                     self.log.info("Started HubSpot %s", record.summary())
             self.import_id = record.id
+            self.remember_settings(hook)
             persist_import_link(context, hook, record.id, self.log)
         except HubSpotError as error:
             fail_task_if_permanent(error)
@@ -221,10 +259,7 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
 
     def _reconnect(self, context: Context, hook: HubSpotHook, key: StartKey) -> ImportRecord | None:
         """The import an earlier try saved in the task state store (Airflow 3.3+), read afresh."""
-        from airflow_provider_hubspot_imports.core.start_key import STATE_STORE_KEY, stored_import_id
-
-        store = context.get("task_state_store")
-        import_id = stored_import_id(key, store.get(STATE_STORE_KEY)) if store is not None else None
+        import_id = self._stored_import_id(context, key)
         if import_id is None:
             return None
         record = hook.get_import(import_id)
@@ -237,6 +272,35 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
             record.state.value,
         )
         return record
+
+    @staticmethod
+    def _stored_import_id(context: Context, key: StartKey) -> str | None:
+        from airflow_provider_hubspot_imports.core.start_key import STATE_STORE_KEY, stored_import_id
+
+        store = context.get("task_state_store")
+        return stored_import_id(key, store.get(STATE_STORE_KEY)) if store is not None else None
+
+    def _started_import_id(self, context: Context) -> str | None:
+        """This task instance's import, without the record a resume would have carried: the id
+        saved in the task state store (Airflow 3.3+), else the active import carrying the key.
+        None (logged) when neither finds it."""
+        from airflow_provider_hubspot_imports.core.start_key import pick_adoptable
+
+        key = self._start_key(context)
+        if key is None:
+            return None
+        if (import_id := self._stored_import_id(context, key)) is not None:
+            return import_id
+        hook = _hook(self.hubspot_conn_id)
+        try:
+            chosen, _ = pick_adoptable(key, hook.find_started_imports(key).found)
+            self.remember_settings(hook)
+        except Exception as error:  # the lookup must not hide the timeout that ends the task
+            self.log.error("Could not look up the import of key %s to cancel it: %s", key.marker, error)
+            return None
+        finally:
+            hook.close()
+        return None if chosen is None else chosen.id
 
     def _remember(self, context: Context, key: StartKey, import_id: str) -> None:
         """Keep the import's id for later tries of this task instance (Airflow 3.3+)."""
@@ -257,7 +321,6 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
             while True:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    self._give_up("the wait timed out")
                     raise AirflowSensorTimeout(
                         f"HubSpot import {self.import_id} did not finish within timeout={self.timeout:g} s."
                     )
@@ -273,7 +336,9 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
         from airflow_provider_hubspot_imports.errors import HubSpotError
 
         try:
-            return dict(hook.get_import(str(self.import_id)).raw)
+            raw_record = dict(hook.get_import(str(self.import_id)).raw)
+            self.remember_settings(hook)
+            return raw_record
         except HubSpotError as error:
             fail_task_if_permanent(error)
             self.log.warning("Could not read import %s this time: %s", self.import_id, error)
@@ -293,27 +358,21 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
         )
 
     def _trigger(self, import_id: str, *, end_time: float, first_poll_at: float) -> ImportStateTrigger:
-        """The trigger waiting on the import; its first poll comes one interval after the record the
-        task just read."""
-        from airflow_provider_hubspot_imports.triggers.imports import ImportStateTrigger
+        """The trigger waiting on the import (with `cancel_on_timeout` for a person's stop); its
+        first poll comes one interval after the record the task just read."""
+        from airflow_provider_hubspot_imports.waiting import import_trigger
 
-        return ImportStateTrigger(
-            import_id=import_id,
-            hubspot_conn_id=self.hubspot_conn_id,
-            poll_interval=self.poke_interval,
-            end_time=end_time,
-            success_states=sorted(state.value for state in self.success_states),
-            failure_states=sorted(state.value for state in self.failure_states),
-            first_poll_at=first_poll_at,
-        )
+        return import_trigger(self, import_id, end_time=end_time, first_poll_at=first_poll_at)
 
     def execute_complete(
         self, context: Context, event: Mapping[str, Any] | None = None, import_id: str | None = None
     ) -> dict[str, Any]:
-        """Resume after `ImportStateTrigger` fired: the verdict and XCom of a wait in the worker."""
+        """Resume after `ImportStateTrigger` fired: the verdict and XCom of a wait in the worker.
+        The import's id comes from the event as well: `dag.test()` resumes without `defer`'s kwargs."""
         from airflow_provider_hubspot_imports.resume import finish_wait
 
-        self.import_id = import_id
+        from_event = event.get("import_id") if isinstance(event, Mapping) else None
+        self.import_id = import_id or (None if from_event is None else str(from_event))
         return finish_wait(event, import_id, self._settle)
 
     def _settle(self, raw_record: Mapping[str, Any]) -> dict[str, Any] | None:

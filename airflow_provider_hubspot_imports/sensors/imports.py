@@ -210,21 +210,9 @@ class ImportStateSensor(CancelOnGiveUp, BaseSensorOperator):
             raise
 
     def _trigger(self, end_time: float | None, first_poll_at: float | None = None) -> ImportStateTrigger:
-        from airflow_provider_hubspot_imports.triggers.imports import ImportStateTrigger
+        from airflow_provider_hubspot_imports.waiting import import_trigger
 
-        max_wait = getattr(self, "max_wait", None)
-        return ImportStateTrigger(
-            import_id=self.import_id,
-            hubspot_conn_id=self.hubspot_conn_id,
-            poll_interval=self.poke_interval,
-            end_time=end_time,
-            success_states=sorted(state.value for state in self.success_states),
-            failure_states=sorted(state.value for state in self.failure_states),
-            first_poll_at=first_poll_at,
-            cancel_on_timeout=self.cancel_on_timeout,
-            exponential_backoff=bool(getattr(self, "exponential_backoff", False)),
-            max_wait=None if max_wait is None else _seconds(max_wait),
-        )
+        return import_trigger(self, self.import_id, end_time=end_time, first_poll_at=first_poll_at)
 
     def execute_complete(self, context: Context, event: Mapping[str, Any] | None = None) -> Any:
         """Resume after `ImportStateTrigger` fired: the same verdict, message and XCom as a poke."""
@@ -235,10 +223,6 @@ class ImportStateSensor(CancelOnGiveUp, BaseSensorOperator):
             return result.xcom_value if isinstance(result, PokeReturnValue) and result.is_done else None
 
         return finish_wait(event, self.import_id, settle_record)
-
-
-def _seconds(value: timedelta | float) -> float:
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 __all__ = ["ImportState", "ImportStateSensor"]

@@ -80,13 +80,15 @@ def start_dag(dag_id: str, *, deferrable: bool, **operator_args: Any) -> None:
                 "files": [{"fileName": "{{ params.csv_path.split('/')[-1] }}", "fileFormat": "CSV"}],
             },
             files="{{ params.csv_path }}",
-            wait_for_completion=True,
-            deferrable=deferrable,
-            poke_interval=timedelta(seconds=0.2),
-            timeout=timedelta(seconds=30),
-            retries=2,
-            retry_delay=timedelta(0),
-            **operator_args,
+            **{
+                "wait_for_completion": True,
+                "deferrable": deferrable,
+                "poke_interval": timedelta(seconds=0.2),
+                "timeout": timedelta(seconds=30),
+                "retries": 2,
+                "retry_delay": timedelta(0),
+                **operator_args,
+            },
         )
 
 
@@ -95,3 +97,27 @@ start_dag("test_start_once_deferred", deferrable=True)
 start_dag("test_start_no_key", deferrable=False, idempotency_key=False)
 start_dag("test_start_gate_worker", deferrable=False, max_error_rows=0)
 start_dag("test_start_gate_deferred", deferrable=True, max_error_rows=0)
+# The wait's own timeout, in the worker and deferred, failing or skipped (soft_fail), with
+# `cancel_on_timeout` on or off (tests/test_stops_start.py). A timeout is final: retries stay unused.
+for _mode in ("worker", "deferred"):
+    for _ending in ("fails", "soft_fail"):
+        for _option in ("cancel", "keep"):
+            start_dag(
+                f"test_stop_start_timeout_{_mode}_{_ending}_{_option}",
+                deferrable=_mode == "deferred",
+                poke_interval=0.5,
+                timeout=timedelta(seconds=1.5),
+                soft_fail=_ending == "soft_fail",
+                cancel_on_timeout=_option == "cancel",
+            )
+# execution_timeout in the worker: the first try is retried (its import must stay, and the retry
+# waits on it), the last try cancels it.
+start_dag(
+    "test_stop_start_execution_timeout",
+    deferrable=False,
+    poke_interval=0.5,
+    timeout=timedelta(minutes=10),
+    execution_timeout=timedelta(seconds=3),
+    retries=1,
+    cancel_on_timeout=True,
+)
