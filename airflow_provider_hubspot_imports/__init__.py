@@ -89,5 +89,5 @@ def get_provider_info() -> dict[str, Any]:
         # hubspot://<portal id or API host>/<object type>; Airflow 2 reads "dataset-uris".
         "asset-uris": [_HUBSPOT_URIS],
         "dataset-uris": [_HUBSPOT_URIS],
-        "extra-links": ["airflow_provider_hubspot_imports.links.HubSpotImportLink"],
+        "extra-links": ["airflow_provider_hubspot_imports.extra_links.HubSpotImportLink"],
     }

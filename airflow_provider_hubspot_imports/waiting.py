@@ -19,6 +19,7 @@ from airflow_provider_hubspot_imports.models import (
 
 if TYPE_CHECKING:
     from airflow_provider_hubspot_imports.core.settings import HubSpotSettings
+    from airflow_provider_hubspot_imports.errors import HubSpotError
     from airflow_provider_hubspot_imports.triggers.imports import ImportStateTrigger
 
 
@@ -314,3 +315,9 @@ class CancelOnGiveUp:
     def _give_up(self, reason: str) -> None:
         if self.cancel_on_timeout and self.import_id is not None:
             cancel_quietly(self.hubspot_conn_id, self.import_id, reason, self.log, self._hubspot_settings)
+
+
+def fail_task_if_permanent(error: HubSpotError) -> None:
+    """Raise `AirflowFailException` (no task retries) when waiting or retrying cannot help."""
+    if error.permanent:
+        raise AirflowFailException(str(error)) from None

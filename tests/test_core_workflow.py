@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_hubspot_imports.core.links import import_page_url
+from airflow_provider_hubspot_imports.core.app_pages import import_page_url
 from airflow_provider_hubspot_imports.core.multipart import FilePart, MultipartForm
 from airflow_provider_hubspot_imports.core.quality import QualityGate, describe_error, gate_failure_message
 from airflow_provider_hubspot_imports.core.retry import RetryPolicy

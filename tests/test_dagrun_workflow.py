@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from dagrun_support import xcom_value
 
-from airflow_provider_hubspot_imports.links import HubSpotImportLink
+from airflow_provider_hubspot_imports.extra_links import HubSpotImportLink
 from airflow_provider_hubspot_imports.testing import make_errors
 
 pytestmark = pytest.mark.dagrun

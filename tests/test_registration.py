@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from airflow_provider_hubspot_imports import get_provider_info
-from airflow_provider_hubspot_imports.links import HubSpotImportLink
+from airflow_provider_hubspot_imports.extra_links import HubSpotImportLink
 from airflow_provider_hubspot_imports.operators.imports import (
     HubSpotCancelImportOperator,
     HubSpotGetImportOperator,
@@ -15,7 +15,9 @@ from airflow_provider_hubspot_imports.sensors.imports import ImportStateSensor
 
 
 def test_the_link_is_registered_and_on_every_task_class():
-    assert get_provider_info()["extra-links"] == ["airflow_provider_hubspot_imports.links.HubSpotImportLink"]
+    assert get_provider_info()["extra-links"] == [
+        "airflow_provider_hubspot_imports.extra_links.HubSpotImportLink"
+    ]
     for cls in (
         ImportStateSensor,
         HubSpotGetImportOperator,

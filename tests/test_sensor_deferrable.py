@@ -117,7 +117,7 @@ def test_execute_complete_fails_with_the_reschedule_mode_message():
     failed = record("FAILED")
     waiter = sensor(import_id=42)
     with pytest.raises(AirflowFailException) as via_poke:
-        waiter.complete(failed)
+        waiter._judge(failed)
 
     with pytest.raises(AirflowFailException) as via_event:
         waiter.execute_complete({}, {"status": "failed", "record": failed, "message": "ignored"})

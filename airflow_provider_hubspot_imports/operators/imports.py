@@ -8,12 +8,16 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_hubspot_imports._compat import AirflowSensorTimeout, BaseOperator
-from airflow_provider_hubspot_imports.failures import fail_task_if_permanent
-from airflow_provider_hubspot_imports.links import HubSpotImportLink, persist_import_link
+from airflow_provider_hubspot_imports.extra_links import HubSpotImportLink, persist_import_link
 from airflow_provider_hubspot_imports.reporting import reports_import
 from airflow_provider_hubspot_imports.sensors.imports import _default_deferrable
 from airflow_provider_hubspot_imports.task_args import positive_seconds
-from airflow_provider_hubspot_imports.waiting import CancelOnGiveUp, settle, wait_rules
+from airflow_provider_hubspot_imports.waiting import (
+    CancelOnGiveUp,
+    fail_task_if_permanent,
+    settle,
+    wait_rules,
+)
 
 if TYPE_CHECKING:
     from airflow_provider_hubspot_imports._compat import Context

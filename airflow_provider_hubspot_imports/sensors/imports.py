@@ -18,11 +18,15 @@ from airflow_provider_hubspot_imports._compat import (
     BaseSensorOperator,
     PokeReturnValue,
 )
-from airflow_provider_hubspot_imports.failures import fail_task_if_permanent
-from airflow_provider_hubspot_imports.links import HubSpotImportLink, persist_import_link
+from airflow_provider_hubspot_imports.extra_links import HubSpotImportLink, persist_import_link
 from airflow_provider_hubspot_imports.models import ImportState
 from airflow_provider_hubspot_imports.reporting import reports_import
-from airflow_provider_hubspot_imports.waiting import CancelOnGiveUp, settle, wait_rules
+from airflow_provider_hubspot_imports.waiting import (
+    CancelOnGiveUp,
+    fail_task_if_permanent,
+    settle,
+    wait_rules,
+)
 
 if TYPE_CHECKING:
     from airflow_provider_hubspot_imports._compat import Context
@@ -124,9 +128,9 @@ class ImportStateSensor(CancelOnGiveUp, BaseSensorOperator):
             return False
         finally:
             hook.close()
-        return self.complete(record.raw)
+        return self._judge(record.raw)
 
-    def complete(self, raw_record: Mapping[str, Any]) -> PokeReturnValue | bool:
+    def _judge(self, raw_record: Mapping[str, Any]) -> PokeReturnValue | bool:
         """Judge an import record: the XCom on success, a task failure on a failure state or a
         quality-gate breach."""
         done = settle(
@@ -219,7 +223,7 @@ class ImportStateSensor(CancelOnGiveUp, BaseSensorOperator):
         from airflow_provider_hubspot_imports.resume import finish_wait
 
         def settle_record(raw_record: Mapping[str, Any]) -> dict[str, Any] | None:
-            result = self.complete(raw_record)
+            result = self._judge(raw_record)
             return result.xcom_value if isinstance(result, PokeReturnValue) and result.is_done else None
 
         return finish_wait(event, self.import_id, settle_record)

@@ -37,7 +37,7 @@ def persist_import_link(context: Any, hook: HubSpotHook, import_id: Any, log: An
     Without a `portal_id` extra an empty link is stored: Airflow 3 reads this key after every task
     and logs an error when it is missing.
     """
-    from airflow_provider_hubspot_imports.core.links import import_page_url
+    from airflow_provider_hubspot_imports.core.app_pages import import_page_url
 
     url = import_page_url(hook.settings.base_url, hook.settings.portal_id)
     ti = context.get("ti") or context.get("task_instance")
