@@ -1,0 +1,55 @@
+"""DAGs of the deployment scenarios: each run waits on the import named in its conf, then a
+downstream task runs (its start time gives the latency from DONE to the next task)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from airflow.sdk import DAG, task
+
+from airflow_provider_hubspot_imports.sensors.imports import ImportStateSensor
+
+START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+IMPORT_ID = "{{ dag_run.conf['import_id'] }}"
+
+
+@task
+def downstream() -> str:
+    return "ran"
+
+
+with DAG(
+    "hubspot_deferred_wait",
+    schedule=None,
+    start_date=START,
+    max_active_runs=1000,
+    max_active_tasks=1000,
+    catchup=False,
+):
+    ImportStateSensor(
+        task_id="wait",
+        import_id=IMPORT_ID,
+        deferrable=True,
+        poke_interval=5,
+        timeout=1800,
+        retries=2,
+        retry_delay=timedelta(seconds=2),
+    ) >> downstream()
+
+with DAG(
+    "hubspot_reschedule_wait",
+    schedule=None,
+    start_date=START,
+    max_active_runs=1000,
+    max_active_tasks=1000,
+    catchup=False,
+):
+    ImportStateSensor(
+        task_id="wait",
+        import_id=IMPORT_ID,
+        mode="reschedule",
+        poke_interval=5,
+        timeout=1800,
+        retries=2,
+        retry_delay=timedelta(seconds=2),
+    ) >> downstream()
