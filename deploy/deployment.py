@@ -26,7 +26,7 @@ from processes import Launched, is_alive, kill_session, launch, session_members,
 
 DEPLOY = Path(__file__).resolve().parent
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
-DAG_IDS = ("hubspot_deferred_wait", "hubspot_reschedule_wait")
+DAG_IDS = ("hubspot_deferred_wait", "hubspot_reschedule_wait", "hubspot_oauth_wait")
 TRIGGERERS = ("triggerer-1", "triggerer-2")
 WORKERS = ("worker-1", "worker-2")
 AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", *TRIGGERERS, *WORKERS)
@@ -54,9 +54,7 @@ class Deployment:
     @classmethod
     def create(cls, run: Path, python: Path, quick: bool) -> Deployment:
         run.mkdir(parents=True)
-        ports = {
-            name: free_port() for name in ("postgres", "redis", "api", "emulator", "emulator_control")
-        }
+        ports = {name: free_port() for name in ("postgres", "redis", "api", "emulator", "emulator_control")}
         state: dict[str, Any] = {
             "python": str(python),
             "quick": quick,
@@ -100,7 +98,9 @@ class Deployment:
     def launched(self, name: str) -> Launched:
         return Launched(**self.state["components"][name]["launched"])
 
-    def record(self, name: str, argv: list[str], launched: Launched, env: dict[str, str] | None = None) -> None:
+    def record(
+        self, name: str, argv: list[str], launched: Launched, env: dict[str, str] | None = None
+    ) -> None:
         self.state["components"][name] = {"argv": argv, "launched": launched.to_json(), "env": env}
         self.save()
 
@@ -246,14 +246,17 @@ class Deployment:
         self.record("emulator", argv, launch("emulator", argv, env, self.logs / "emulator.log"))
         _wait_for_port(self.state["ports"]["emulator_control"], "emulator", self.launched("emulator"))
 
-    def write_connection(self, token: str, **extra: Any) -> None:
-        """Write the hubspot_default connection the secrets backend serves (atomically)."""
-        conn: dict[str, Any] = {"conn_type": "hubspot", "host": self.emulator_url, "password": token}
-        if extra:
-            conn["extra"] = extra
+    def write_connections(self, token: str, oauth: dict[str, str] | None = None) -> None:
+        """Write the connections the secrets backend serves (atomically): hubspot_default with a
+        static token and, given OAuth extras, hubspot_oauth."""
+        connections: dict[str, Any] = {
+            "hubspot_default": {"conn_type": "hubspot", "host": self.emulator_url, "password": token}
+        }
+        if oauth:
+            connections["hubspot_oauth"] = {"conn_type": "hubspot", "host": self.emulator_url, "extra": oauth}
         self.connections_file.parent.mkdir(exist_ok=True)
         tmp = self.connections_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"hubspot_default": conn}))
+        tmp.write_text(json.dumps(connections))
         tmp.chmod(0o600)
         tmp.replace(self.connections_file)
 
@@ -293,9 +296,13 @@ class Deployment:
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "45",
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
             "AIRFLOW__SECRETS__BACKEND": "airflow.secrets.local_filesystem.LocalFilesystemBackend",
-            "AIRFLOW__SECRETS__BACKEND_KWARGS": json.dumps({"connections_file_path": str(self.connections_file)}),
+            "AIRFLOW__SECRETS__BACKEND_KWARGS": json.dumps(
+                {"connections_file_path": str(self.connections_file)}
+            ),
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.run / "task-logs"),
-            "AIRFLOW__LOGGING__DAG_PROCESSOR_CHILD_PROCESS_LOG_DIRECTORY": str(self.run / "task-logs" / "dag-processor"),
+            "AIRFLOW__LOGGING__DAG_PROCESSOR_CHILD_PROCESS_LOG_DIRECTORY": str(
+                self.run / "task-logs" / "dag-processor"
+            ),
         }
         self.state["airflow_env"] = env
         self.save()
@@ -409,8 +416,9 @@ class Deployment:
         say(f"run folder {self.run}")
         self.start_postgres()
         self.start_redis()
+        self.state["token"] = token
         self.start_emulator(token)
-        self.write_connection(token)
+        self.write_connections(token)
         timings = self.state["timings"]
         timings["services_s"] = round(time.monotonic() - started, 1)
         say("PostgreSQL, Redis and the emulator are up; migrating the metadata database")

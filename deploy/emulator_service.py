@@ -35,10 +35,18 @@ class EmulatorControl:
     def add_import(self, import_id: int | None, lifecycle: list[Any]) -> int:
         return self.emulator.add_import(import_id, lifecycle)
 
-    def set_tokens(self, tokens: list[str]) -> None:
-        """Accept exactly these bearer tokens from now on (the old ones get 401)."""
+    def rotate_token(self, old: str, new: str) -> None:
+        """Accept `new` from now on and refuse `old` (401), as HubSpot does once a token is rotated."""
         with self.emulator.model.lock:
-            self.emulator.model.tokens = {token: frozenset([IMPORT_SCOPE]) for token in tokens}
+            self.emulator.model.tokens.pop(old, None)
+            self.emulator.model.tokens[new] = frozenset([IMPORT_SCOPE])
+
+    def add_oauth_app(self, client_id: str, client_secret: str, refresh_token: str) -> dict[str, str]:
+        return self.emulator.add_oauth_app(client_id, client_secret, refresh_token)
+
+    def issued_access_tokens(self) -> list[str]:
+        with self.emulator.model.lock:
+            return sorted(self.emulator.model.oauth.expiry)
 
     def set_start_lifecycle(self, lifecycle: list[Any]) -> None:
         self.emulator.set_start_lifecycle(lifecycle)

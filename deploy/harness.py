@@ -28,8 +28,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from deployment import DEPLOY, Deployment, say  # noqa: E402
-from processes import memory_of  # noqa: E402
+import contextlib
+
+from deployment import DEPLOY, Deployment, say
+from processes import memory_of
 
 RUNS = DEPLOY / "runs"
 RESULTS = DEPLOY / "results"
@@ -101,7 +103,11 @@ def scenarios(quick: bool, pytest_args: list[str]) -> int:
         env = {
             **os.environ,
             "HUBSPOT_DEPLOY_RUN": str(deployment.run),
+            "HUBSPOT_DEPLOY_MODE": "quick" if quick else "full",
             "PYTHONDONTWRITEBYTECODE": "1",
+            # The scenarios import the package (and so Airflow) only to inspect it: keep that
+            # Airflow's files in the run folder, away from the components' home and ~/airflow.
+            "AIRFLOW_HOME": str(deployment.run / "scenarios-airflow-home"),
         }
         argv = [
             str(deployment.python),
@@ -118,10 +124,8 @@ def scenarios(quick: bool, pytest_args: list[str]) -> int:
         rc = subprocess.run(argv, env=env, check=False).returncode
     finally:
         sampler.stopped.set()
-        try:
+        with contextlib.suppress(OSError, ValueError):
             deployment.state = Deployment.load(deployment.run).state
-        except (OSError, ValueError):
-            pass
         say("stopping the deployment")
         deployment.down()
         write_results(deployment, sampler, rc)

@@ -26,15 +26,18 @@ with DAG(
     max_active_tasks=1000,
     catchup=False,
 ):
-    ImportStateSensor(
-        task_id="wait",
-        import_id=IMPORT_ID,
-        deferrable=True,
-        poke_interval=5,
-        timeout=1800,
-        retries=2,
-        retry_delay=timedelta(seconds=2),
-    ) >> downstream()
+    (
+        ImportStateSensor(
+            task_id="wait",
+            import_id=IMPORT_ID,
+            deferrable=True,
+            poke_interval=5,
+            timeout=1800,
+            retries=2,
+            retry_delay=timedelta(seconds=2),
+        )
+        >> downstream()
+    )
 
 with DAG(
     "hubspot_reschedule_wait",
@@ -44,12 +47,41 @@ with DAG(
     max_active_tasks=1000,
     catchup=False,
 ):
-    ImportStateSensor(
-        task_id="wait",
-        import_id=IMPORT_ID,
-        mode="reschedule",
-        poke_interval=5,
-        timeout=1800,
-        retries=2,
-        retry_delay=timedelta(seconds=2),
-    ) >> downstream()
+    (
+        ImportStateSensor(
+            task_id="wait",
+            import_id=IMPORT_ID,
+            mode="reschedule",
+            poke_interval=5,
+            timeout=1800,
+            retries=2,
+            retry_delay=timedelta(seconds=2),
+        )
+        >> downstream()
+    )
+
+with DAG(
+    "hubspot_oauth_wait",
+    schedule=None,
+    start_date=START,
+    max_active_runs=100,
+    max_active_tasks=100,
+    catchup=False,
+):
+    # The same import waited on both ways through an OAuth connection (refresh token, client secret).
+    after = downstream()
+    for mode_name, deferrable in (("deferred", True), ("reschedule", False)):
+        (
+            ImportStateSensor(
+                task_id=f"wait_{mode_name}",
+                import_id=IMPORT_ID,
+                hubspot_conn_id="hubspot_oauth",
+                deferrable=deferrable,
+                mode="reschedule",
+                poke_interval=5,
+                timeout=1800,
+                retries=2,
+                retry_delay=timedelta(seconds=2),
+            )
+            >> after
+        )
