@@ -44,7 +44,7 @@ def start_ticks(pid: int) -> int | None:
 def is_alive(launched: Launched) -> bool:
     """The recorded process still runs (same PID and start time) and is not a zombie."""
     fields = _stat_fields(launched.pid)
-    return bool(fields) and fields[0] != "Z" and int(fields[19]) == launched.start_ticks
+    return fields is not None and fields[0] != "Z" and int(fields[19]) == launched.start_ticks
 
 
 def session_members(sid: int) -> list[int]:

@@ -36,7 +36,7 @@ QUICK_SIZES = Sizes(
     deferred_waits=20, deferred_seconds=60, reschedule_waits=4, scheduler_runs=6, rotation_waits=3
 )
 FULL_SIZES = Sizes(
-    deferred_waits=200, deferred_seconds=240, reschedule_waits=12, scheduler_runs=40, rotation_waits=10
+    deferred_waits=200, deferred_seconds=420, reschedule_waits=12, scheduler_runs=40, rotation_waits=10
 )
 
 

@@ -37,13 +37,15 @@ def test_triggerer_sigkill_mid_wait(scenario: Scenario) -> None:
     import_of_run = {run.run_id: run.import_id for run in runs}
     log.info("triggered %d deferred waits of %g s each", len(runs), seconds)
 
-    # Wait until every wait is deferred and held by a triggerer; note how they are split.
+    # Wait until every wait has made its first check and each one still waiting is held by a
+    # triggerer (D is longer than it takes to defer them all, so all of them should be).
     def all_held() -> bool:
-        return len(deferred_imports(scenario, import_of_run)) == len(runs) and all(
-            trigger in trigger_holders(scenario) for trigger in deferred_imports(scenario, import_of_run)
-        )
+        if not all(scenario.polls(import_of_run.values()).values()):
+            return False
+        ours, holders = deferred_imports(scenario, import_of_run), trigger_holders(scenario)
+        return len(ours) == len(runs) and all(trigger in holders for trigger in ours)
 
-    deferral_s = scenario.wait_for("every wait deferred to a triggerer", all_held, timeout=seconds + 600)
+    deferral_s = scenario.wait_for("every wait deferred to a triggerer", all_held, timeout=900)
     holders = trigger_holders(scenario)
     ours = deferred_imports(scenario, import_of_run)
     split = {name: sum(1 for trigger in ours if holders.get(trigger) == name) for name in TRIGGERERS}
