@@ -11,9 +11,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_hubspot_imports._compat import (
-    AirflowException,
-    AirflowFailException,
-    AirflowSensorTimeout,
     BaseSensorOperator,
     PokeReturnValue,
 )
@@ -156,30 +153,13 @@ class ImportStateSensor(CancelOnGiveUp, BaseSensorOperator):
 
     def execute_complete(self, context: Context, event: Mapping[str, Any] | None = None) -> Any:
         """Resume after `ImportStateTrigger` fired: the same verdict, message and XCom as a poke."""
-        from airflow_provider_hubspot_imports.triggers import imports as trigger
+        from airflow_provider_hubspot_imports.resume import finish_wait
 
-        status = event.get("status") if isinstance(event, Mapping) else None
-        message = str(event.get("message", "")) if isinstance(event, Mapping) else ""
-        if status in (trigger.SUCCEEDED, trigger.FAILED) and isinstance(event, Mapping):
-            record = event.get("record")
-            if not isinstance(record, Mapping):
-                raise AirflowException(
-                    f"The trigger reported {status!r} without the import record: {event!r}"
-                )
-            result = self.complete(record)
-            if isinstance(result, PokeReturnValue) and result.is_done:
-                return result.xcom_value
-            raise AirflowException(
-                f"The trigger reported {status!r} but the record it sent is not finished by this sensor's "
-                f"states: {message}"
-            )
-        if status == trigger.TIMEOUT:
-            raise AirflowSensorTimeout(message)
-        if status == trigger.ERROR:
-            raise AirflowFailException(message)
-        raise AirflowException(
-            f"Unexpected event from ImportStateTrigger for import {self.import_id}: {event!r}"
-        )
+        def settle_record(raw_record: Mapping[str, Any]) -> dict[str, Any] | None:
+            result = self.complete(raw_record)
+            return result.xcom_value if isinstance(result, PokeReturnValue) and result.is_done else None
+
+        return finish_wait(event, self.import_id, settle_record)
 
 
 __all__ = ["ImportState", "ImportStateSensor"]
