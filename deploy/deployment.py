@@ -26,7 +26,13 @@ from processes import Launched, is_alive, kill_session, launch, session_members,
 
 DEPLOY = Path(__file__).resolve().parent
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
-DAG_IDS = ("hubspot_deferred_wait", "hubspot_reschedule_wait", "hubspot_oauth_wait")
+DAG_IDS = (
+    "hubspot_deferred_wait",
+    "hubspot_reschedule_wait",
+    "hubspot_oauth_wait",
+    "hubspot_start_deferred",
+    "hubspot_start_worker",
+)
 TRIGGERERS = ("triggerer-1", "triggerer-2")
 WORKERS = ("worker-1", "worker-2")
 AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", *TRIGGERERS, *WORKERS)
@@ -443,6 +449,8 @@ class Deployment:
         order += [name for name in ("emulator", "redis", "postgres") if name in self.state["components"]]
         for name in order:
             stop(self.launched(name))
+        # A throw-away cluster: the logs stay, the data files go.
+        shutil.rmtree(self.run / "pgdata", ignore_errors=True)
 
 
 def _launch_as_postgres(name: str, argv: list[str], log: Path) -> Launched:

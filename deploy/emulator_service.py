@@ -51,6 +51,14 @@ class EmulatorControl:
     def set_start_lifecycle(self, lifecycle: list[Any]) -> None:
         self.emulator.set_start_lifecycle(lifecycle)
 
+    def set_start_delay(self, seconds: float) -> None:
+        """Starts answer this long after their import was created (a window to kill the worker in)."""
+        self.emulator.set_start_delay(seconds)
+
+    def started_imports(self) -> list[dict[str, Any]]:
+        """Imports started through the API, oldest first: id and name (which carries the start key)."""
+        return [{"id": item["id"], "name": item["name"]} for item in self.emulator.started_imports()]
+
     def requests(self, import_ids: list[int] | None = None) -> list[dict[str, Any]]:
         """The request log (optionally of some imports): method, path, import id, status, epoch
         time, and the state served for 200 answers to a GET of one import."""

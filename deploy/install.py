@@ -14,8 +14,10 @@ from pathlib import Path
 from deployment import DEPLOY, PG_BIN, say
 
 REPO = DEPLOY.parent
-VENV = DEPLOY / ".venv"
-WHEELS = DEPLOY / ".build"
+# HUBSPOT_DEPLOY_VENV: another venv, e.g. to run a second deployment of another checkout state
+# while one runs (reinstalling under running components would mix versions).
+VENV = Path(os.environ.get("HUBSPOT_DEPLOY_VENV") or DEPLOY / ".venv").resolve()
+WHEELS = DEPLOY / ".build" / VENV.name
 AIRFLOW_VERSION = "3.3.2"
 REQUIREMENTS = [
     f"apache-airflow=={AIRFLOW_VERSION}",
@@ -73,7 +75,7 @@ def venv() -> Path:
     python = VENV / "bin" / "python"
     env = {**os.environ, "UV_COMPILE_BYTECODE": "1", "VIRTUAL_ENV": str(VENV)}
     if not python.exists():
-        say("creating deploy/.venv (uv)")
+        say(f"creating {VENV} (uv)")
         run([uv_bin, "venv", "--quiet", "--python", sys.executable, str(VENV)], env)
     digest = hashlib.sha256("\n".join(REQUIREMENTS).encode() + wheel.read_bytes()).hexdigest()
     stamp = VENV / ".deploy-stamp"

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from airflow.sdk import DAG, task
 
+from airflow_provider_hubspot_imports.operators.imports import HubSpotStartImportOperator
 from airflow_provider_hubspot_imports.sensors.imports import ImportStateSensor
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -84,4 +85,34 @@ with DAG(
                 retry_delay=timedelta(seconds=2),
             )
             >> after
+        )
+
+
+for start_dag_id, start_deferrable in (("hubspot_start_deferred", True), ("hubspot_start_worker", False)):
+    with DAG(
+        start_dag_id,
+        schedule=None,
+        start_date=START,
+        max_active_runs=100,
+        max_active_tasks=100,
+        catchup=False,
+    ):
+        # The run id in the name tells the runs' imports apart in the emulator; the operator adds
+        # the task instance's key to it.
+        (
+            HubSpotStartImportOperator(
+                task_id="start",
+                import_request={
+                    "name": "Deploy {{ run_id }}",
+                    "files": [{"fileName": "contacts.csv", "fileFormat": "CSV"}],
+                },
+                files="{{ dag_run.conf['csv'] }}",
+                wait_for_completion=True,
+                deferrable=start_deferrable,
+                poke_interval=5,
+                timeout=1800,
+                retries=2,
+                retry_delay=timedelta(seconds=2),
+            )
+            >> downstream()
         )

@@ -61,9 +61,11 @@ class Scenario:
 
     # ---- runs ----------------------------------------------------------------------------------
 
-    def trigger(self, dag_id: str, import_id: int) -> Run:
+    def trigger(self, dag_id: str, import_id: int, conf: dict[str, Any] | None = None) -> Run:
+        """Start a run of `dag_id` (conf: the import id, or `conf`) through the REST API."""
         run_id = f"{dag_id}-{import_id}-{uuid.uuid4().hex[:6]}"
-        body = json.dumps({"dag_run_id": run_id, "logical_date": None, "conf": {"import_id": import_id}})
+        conf = conf if conf is not None else {"import_id": import_id}
+        body = json.dumps({"dag_run_id": run_id, "logical_date": None, "conf": conf})
         request = urllib.request.Request(
             f"{self.deployment.api_url}/api/v2/dags/{dag_id}/dagRuns",
             data=body.encode(),
