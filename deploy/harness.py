@@ -128,11 +128,13 @@ def scenarios(quick: bool, pytest_args: list[str]) -> int:
             deployment.state = Deployment.load(deployment.run).state
         say("stopping the deployment")
         deployment.down()
-        write_results(deployment, sampler, rc)
+        write_results(deployment, sampler, rc, selected=bool(pytest_args))
     return rc
 
 
-def write_results(deployment: Deployment, sampler: MemorySampler, rc: int) -> None:
+def write_results(deployment: Deployment, sampler: MemorySampler, rc: int, selected: bool) -> None:
+    """figures.json in the run folder, and deploy/results/<mode>.json (<mode>-selected.json when
+    pytest arguments chose some scenarios only)."""
     figures: dict[str, Any] = {
         "mode": "quick" if deployment.state["quick"] else "full",
         "run": deployment.run.name,
@@ -146,8 +148,9 @@ def write_results(deployment: Deployment, sampler: MemorySampler, rc: int) -> No
     text = json.dumps(figures, indent=2) + "\n"
     (deployment.run / "figures.json").write_text(text)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{figures['mode']}.json").write_text(text)
-    say(f"figures: {RESULTS / (figures['mode'] + '.json')}")
+    name = f"{figures['mode']}-selected.json" if selected else f"{figures['mode']}.json"
+    (RESULTS / name).write_text(text)
+    say(f"figures: {RESULTS / name}")
     print(text)
 
 
