@@ -149,6 +149,22 @@ def import_id_of(interval_start: str) -> int:
     return int(parse_db_time(interval_start).strftime("%m%d%H"))
 
 
+def wait_for_execution_api(port: int, process: subprocess.Popen[bytes], deadline: float) -> None:
+    import urllib.error
+    import urllib.request
+
+    started = time.monotonic()
+    while time.monotonic() - started < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("airflow api-server exited before it answered")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/execution/health", timeout=5):
+                return
+        except (OSError, urllib.error.URLError):
+            time.sleep(1)
+    raise RuntimeError(f"the execution API did not answer within {deadline:.0f} s")
+
+
 def parse_db_time(text: str) -> datetime:
     moment = datetime.fromisoformat(text)
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
@@ -214,6 +230,11 @@ def main(argv: list[str] | None = None) -> int:
             processes[name] = subprocess.Popen(
                 [airflow, name], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
             )
+            if name == "api-server":
+                # Tasks reach the database only through the execution API: a task started before
+                # it answers fails at once (seen on a loaded machine), so nothing is scheduled
+                # until it does.
+                wait_for_execution_api(port, processes[name], args.deadline)
         sampler = Sampler(processes["triggerer"].pid, db)
         sampler.start()
         while time.time() - started < args.deadline:

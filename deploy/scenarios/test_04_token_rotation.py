@@ -39,6 +39,8 @@ def test_token_rotated_mid_wait(scenario: Scenario) -> None:
             polls[run.import_id] for run in rescheduled
         )
 
+    scenario.wait_for("every wait polling", all_waiting, timeout=600, every=0.5)
+    polled_before = scenario.polls(run.import_id for run in runs)
     new_token = f"pat-na1-{secrets.token_hex(16)}"
     deployment.write_connections(new_token, oauth)
     scenario.emulator.rotate_token(old_token, new_token)
@@ -68,10 +70,18 @@ def test_token_rotated_mid_wait(scenario: Scenario) -> None:
         "deferred_wait_states": states_of(deferred_rows),
         "deferred_try_numbers": sorted(row["try_number"] for row in deferred_rows),
         "requests_refused_401_after_rotation": len(refused),
+        "fewest_polls_before_rotation": {
+            "deferred": min(len(polled_before[run.import_id]) for run in deferred),
+            "reschedule": min(len(polled_before[run.import_id]) for run in rescheduled),
+        },
         "oauth_task_states": states_of(oauth_rows),
     }
     scenario.write_figures("token_rotation", figures)
 
+    # The rotation came mid-wait: each deferred wait had polled from its trigger, each reschedule
+    # sensor had poked.
+    assert figures["fewest_polls_before_rotation"]["deferred"] >= 2, figures
+    assert figures["fewest_polls_before_rotation"]["reschedule"] >= 1, figures
     assert figures["reschedule_wait_states"] == {"success": len(rescheduled)}, figures
     assert figures["reschedule_max_try_number"] == 1, figures
     assert figures["oauth_task_states"] == {"success": 3}, figures
