@@ -5,15 +5,17 @@
 A throw-away AIRFLOW_HOME on SQLite with the LocalExecutor (as `airflow standalone` uses) runs a
 catch-up DAG whose `--runs` runs each defer on their own emulated import. The emulator runs in
 this process; the Airflow components are separate processes. Reported: how many runs succeeded,
-the delay from the moment the emulator first served DONE to the task's success (median, p95),
-the triggerer's CPU seconds and peak RSS (process tree), and how many worker slots were held
-while imports were waiting. JSON goes to benchmarks/results/triggerer_real.json.
+the delay from the moment the emulator first served DONE to the sensor task's success and to the
+downstream task's start (median, p95), the triggerer's CPU seconds and peak RSS (process tree),
+its CPU per poll while imports were waiting, and how many worker slots were held while imports
+were waiting. JSON goes to benchmarks/results/triggerer_real.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import signal
 import socket
@@ -37,8 +39,14 @@ COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 DAG_FILE = """
 from datetime import datetime, timedelta, timezone
 
-from airflow.sdk import DAG
+from airflow.sdk import DAG, task
 from airflow_provider_hubspot_imports.sensors.imports import ImportStateSensor
+
+
+@task
+def downstream():
+    return "ran"
+
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 with DAG(
@@ -56,7 +64,7 @@ with DAG(
         deferrable=True,
         poke_interval={poke_interval},
         timeout=1800,
-    )
+    ) >> downstream()
 """
 
 
@@ -81,6 +89,8 @@ class Sampler(threading.Thread):
         self.db = db
         self.peak_rss = 0
         self.cpu: dict[int, float] = {}
+        # The tree's CPU when the first task deferred: start-up cost, not spent on polls.
+        self.cpu_at_first_deferral: float | None = None
         self.max_running_while_deferred = 0
         self.max_deferred = 0
         self.max_running = 0
@@ -107,6 +117,8 @@ class Sampler(threading.Thread):
             running, deferred = states.get("running", 0), states.get("deferred", 0)
             self.max_running = max(self.max_running, running)
             self.max_deferred = max(self.max_deferred, deferred)
+            if deferred and self.cpu_at_first_deferral is None:
+                self.cpu_at_first_deferral = sum(self.cpu.values())
             if deferred:
                 self.max_running_while_deferred = max(self.max_running_while_deferred, running)
 
@@ -122,13 +134,35 @@ def ti_states(db: Path) -> dict[str, int]:
     return {str(state): count for state, count in rows}
 
 
-def finished_tasks(db: Path) -> list[tuple[str, str, str]]:
+def finished_tasks(db: Path, task_id: str = "wait_for_import") -> list[tuple[str, str, str, str]]:
+    """(data interval start, state, start date, end date) of `task_id` in every run."""
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
         return conn.execute(
-            "SELECT dr.data_interval_start, ti.state, ti.end_date FROM task_instance ti "
-            "JOIN dag_run dr ON dr.run_id = ti.run_id AND dr.dag_id = ti.dag_id WHERE ti.dag_id = ?",
-            (DAG_ID,),
+            "SELECT dr.data_interval_start, ti.state, ti.start_date, ti.end_date FROM task_instance ti "
+            "JOIN dag_run dr ON dr.run_id = ti.run_id AND dr.dag_id = ti.dag_id "
+            "WHERE ti.dag_id = ? AND ti.task_id = ?",
+            (DAG_ID, task_id),
         ).fetchall()
+
+
+def import_id_of(interval_start: str) -> int:
+    return int(parse_db_time(interval_start).strftime("%m%d%H"))
+
+
+def wait_for_execution_api(port: int, process: subprocess.Popen[bytes], deadline: float) -> None:
+    import urllib.error
+    import urllib.request
+
+    started = time.monotonic()
+    while time.monotonic() - started < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("airflow api-server exited before it answered")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/execution/health", timeout=5):
+                return
+        except (OSError, urllib.error.URLError):
+            time.sleep(1)
+    raise RuntimeError(f"the execution API did not answer within {deadline:.0f} s")
 
 
 def parse_db_time(text: str) -> datetime:
@@ -196,11 +230,16 @@ def main(argv: list[str] | None = None) -> int:
             processes[name] = subprocess.Popen(
                 [airflow, name], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
             )
+            if name == "api-server":
+                # Tasks reach the database only through the execution API: a task started before
+                # it answers fails at once (seen on a loaded machine), so nothing is scheduled
+                # until it does.
+                wait_for_execution_api(port, processes[name], args.deadline)
         sampler = Sampler(processes["triggerer"].pid, db)
         sampler.start()
         while time.time() - started < args.deadline:
             time.sleep(2)
-            rows = finished_tasks(db) if db.exists() else []
+            rows = finished_tasks(db, "downstream") if db.exists() else []
             done = [row for row in rows if row[1] in ("success", "failed", "skipped", "upstream_failed")]
             if len(rows) >= args.runs and len(done) == len(rows):
                 break
@@ -233,14 +272,30 @@ def main(argv: list[str] | None = None) -> int:
     rows = finished_tasks(db)
     delays: list[float] = []
     states: dict[str, int] = {}
-    for interval_start, state, end_date in rows:
+    for interval_start, state, _, end_date in rows:
         states[state] = states.get(state, 0) + 1
         import_id = int(parse_db_time(interval_start).strftime("%m%d%H"))
         if state == "success" and end_date and import_id in first_done:
             delays.append(parse_db_time(end_date).timestamp() - first_done[import_id])
     delays.sort()
     p95 = delays[min(len(delays) - 1, round(0.95 * (len(delays) - 1)))] if delays else None
+    downstream_delays = sorted(
+        parse_db_time(start_date).timestamp() - first_done[import_id_of(interval_start)]
+        for interval_start, state, start_date, _ in finished_tasks(db, "downstream")
+        if start_date and import_id_of(interval_start) in first_done
+    )
+    downstream_p95 = (
+        downstream_delays[min(len(downstream_delays) - 1, math.ceil(0.95 * len(downstream_delays)) - 1)]
+        if downstream_delays
+        else None
+    )
     requests = emulator.requests()
+    triggerer_cpu = sum(sampler.cpu.values())
+    waiting_cpu = triggerer_cpu - (sampler.cpu_at_first_deferral or 0.0)
+    # Every run's sensor reads the import once on the worker before it defers; the rest are the
+    # triggerer's polls.
+    import_gets = sum(1 for entry in requests if entry.method == "GET" and entry.import_id is not None)
+    triggerer_polls = max(0, import_gets - len(rows))
     results = {
         "runs": len(rows),
         "task_states": states,
@@ -253,7 +308,15 @@ def main(argv: list[str] | None = None) -> int:
             "p95": p95,
             "max": delays[-1] if delays else None,
         },
-        "triggerer_cpu_s": sum(sampler.cpu.values()),
+        "done_to_downstream_start_s": {
+            "median": statistics.median(downstream_delays) if downstream_delays else None,
+            "p95": downstream_p95,
+            "max": downstream_delays[-1] if downstream_delays else None,
+        },
+        "triggerer_cpu_s": triggerer_cpu,
+        "triggerer_cpu_s_while_waiting": waiting_cpu,
+        "triggerer_polls": triggerer_polls,
+        "triggerer_cpu_ms_per_poll": 1000 * waiting_cpu / triggerer_polls if triggerer_polls else None,
         "triggerer_peak_rss_mb": sampler.peak_rss / 2**20,
         "max_deferred_at_once": sampler.max_deferred,
         "max_running_tasks": sampler.max_running,
