@@ -13,13 +13,32 @@ from tenacity import Retrying
 from airflow_provider_hubspot_imports._compat import BaseHook, mask_secret
 from airflow_provider_hubspot_imports.core import protocol
 from airflow_provider_hubspot_imports.core.ids import validate_import_id
+from airflow_provider_hubspot_imports.core.limits import MAX_ANSWER_BYTES
 from airflow_provider_hubspot_imports.core.oauth import AccessTokens
 from airflow_provider_hubspot_imports.core.protocol import ApiRequest
+from airflow_provider_hubspot_imports.core.ratelimit import RateBudgetTracker
 from airflow_provider_hubspot_imports.core.redact import redact
 from airflow_provider_hubspot_imports.core.retry import RetryPolicy, tenacity_arguments
 from airflow_provider_hubspot_imports.core.settings import CONN_TYPE, HubSpotSettings, validate_timeout
-from airflow_provider_hubspot_imports.core.transport import Parse, connection_error, read_answer
+from airflow_provider_hubspot_imports.core.tls import ssl_context
+from airflow_provider_hubspot_imports.core.transport import (
+    Parse,
+    connection_error,
+    read_answer,
+    redirect_error,
+    too_large_error,
+)
 from airflow_provider_hubspot_imports.errors import HubSpotAuthError, HubSpotBadResponseError, HubSpotError
+from airflow_provider_hubspot_imports.hooks.bounded_requests import (
+    CHUNK_BYTES,
+    AnswerTooLarge,
+    AttemptExpired,
+    BoundedAdapter,
+    ThenRestart,
+    end_attempt,
+    read_capped,
+    start_attempt,
+)
 from airflow_provider_hubspot_imports.hooks.connection import settings_for_connection
 from airflow_provider_hubspot_imports.hooks.upload import StreamingBody, file_part
 from airflow_provider_hubspot_imports.models import ImportRecord
@@ -102,13 +121,25 @@ class HubSpotHook(BaseHook):
 
     @cached_property
     def session(self) -> requests.Session:
+        """One session per hook: TLS trust from one SSL context (the connection's CA bundle or the
+        system store), built here once; a missing or unreadable bundle is a HubSpotInputError."""
+        context = ssl_context(self.settings.ca_bundle, self.hubspot_conn_id)
         session = requests.Session()
+        adapter = BoundedAdapter(context)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
         session.headers.update(protocol.base_headers())
         token = self.tokens.current()
         if token:
             session.headers.update(protocol.auth_header(token))
-        session.verify = self.settings.verify
+        session.verify = True  # what to trust is the adapter's SSL context
+        session.max_redirects = 0
         return session
+
+    @cached_property
+    def rate_budget(self) -> RateBudgetTracker:
+        """What HubSpot's rate-limit headers said is left, to pace the next request."""
+        return RateBudgetTracker()
 
     def get_conn(self) -> requests.Session:
         """The authenticated `requests.Session` this hook uses (with a fresh OAuth access token)."""
@@ -143,42 +174,81 @@ class HubSpotHook(BaseHook):
     def _send_once(
         self, request: ApiRequest, started_at: float, policy: RetryPolicy, parse: Parse | None, raw: bool
     ) -> Any:
-        """One attempt. `raw`: the OAuth token endpoint, whose answer `tokens` reads itself."""
-        settings = self.settings
+        """One attempt. `raw`: the OAuth token endpoint, whose answer `tokens` reads itself.
+
+        Bounded on the wall clock (`timeout`, cut to what is left of `retry_max_seconds`), never
+        follows a redirect, and reads at most MAX_ANSWER_BYTES of the answer.
+        """
+        session = self.session
+        self._pace(request, started_at, policy)
+        seconds = policy.attempt_timeout(self.settings.timeout, started_at)
         body: Any = request.form_body
         headers: dict[str, Any] = {}
-        if request.multipart is not None:
-            body = StreamingBody(request.multipart)  # fresh per attempt: iterating consumes it
-            headers["Content-Type"] = request.multipart.content_type
-        if not request.bearer:
-            headers["Authorization"] = None  # requests drops a header set to None
+        clock = start_attempt(seconds, armed=request.multipart is None)
         try:
-            response = self.session.request(
-                request.method,
-                request.url,
-                params=request.params or None,
-                json=request.json_body,
-                data=body,
-                headers=headers or None,
-                timeout=policy.attempt_timeout(settings.timeout, started_at),
+            if request.multipart is not None:
+                # fresh per attempt (iterating consumes it); the clock starts once it is sent
+                body = ThenRestart(StreamingBody(request.multipart), clock)
+                headers["Content-Type"] = request.multipart.content_type
+            if not request.bearer:
+                headers["Authorization"] = None  # requests drops a header set to None
+            try:
+                response = session.request(
+                    request.method,
+                    request.url,
+                    params=request.params or None,
+                    json=request.json_body,
+                    data=body,
+                    headers=headers or None,
+                    timeout=(seconds, seconds),
+                    allow_redirects=False,
+                    stream=True,
+                )
+                with response:
+                    status, answer_headers = response.status_code, response.headers
+                    if 300 <= status < 400:
+                        raise redirect_error(request, status, answer_headers.get("Location"))
+                    if _declared_length(answer_headers) > MAX_ANSWER_BYTES:
+                        raise AnswerTooLarge
+                    content = read_capped(response.iter_content(CHUNK_BYTES), clock, MAX_ANSWER_BYTES)
+            except AnswerTooLarge:
+                raise too_large_error(request) from None
+            except AttemptExpired as exc:
+                raise connection_error(
+                    request, self.tokens, exc, timed_out=True, seconds=clock.seconds
+                ) from None
+            except requests.RequestException as exc:
+                raise connection_error(
+                    request,
+                    self.tokens,
+                    exc,
+                    timed_out=clock.expired or isinstance(exc, requests.Timeout),
+                    never_sent=not clock.expired and _never_sent(exc),
+                    seconds=clock.seconds if clock.expired else None,
+                ) from None
+        finally:
+            end_attempt(clock)
+        note = self.rate_budget.observe(answer_headers)
+        if note:
+            self.log.warning("%s: %s", request.describe, note)
+        return read_answer(request, self.tokens, status, answer_headers, content, parse, token_grant=raw)
+
+    def _pace(self, request: ApiRequest, started_at: float, policy: RetryPolicy) -> None:
+        """Wait out the rate-limit window when HubSpot's last answer said none of it is left (the
+        request would only earn a 429), within the call's retry_max_seconds."""
+        pause = self.rate_budget.pause()
+        if pause <= 0:
+            return
+        left = policy.max_seconds - (time.monotonic() - started_at)
+        pause = min(pause, max(0.0, left - 0.1))
+        if pause > 0:
+            self.log.info(
+                "%s: HubSpot's last answer left no request in its rate-limit window; waiting %.1f s "
+                "rather than earning a 429.",
+                request.describe,
+                pause,
             )
-        except requests.RequestException as exc:
-            raise connection_error(
-                request,
-                self.tokens,
-                exc,
-                timed_out=isinstance(exc, requests.Timeout),
-                never_sent=_never_sent(exc),
-            ) from None
-        return read_answer(
-            request,
-            self.tokens,
-            response.status_code,
-            response.headers,
-            response.content,
-            parse,
-            token_grant=raw,
-        )
+            time.sleep(pause)
 
     def call(self, request: ApiRequest, parse: Parse | None = None) -> Any:
         """Send `request` under the retry policy; `parse` turns the JSON into the result.
@@ -338,6 +408,14 @@ class HubSpotHook(BaseHook):
 
     def _known_secrets(self) -> tuple[str, ...]:
         return self.tokens.secrets if "settings" in self.__dict__ else ()
+
+
+def _declared_length(headers: Mapping[str, str]) -> int:
+    """The answer's Content-Length, or 0 when absent or unreadable (the stream is capped anyway)."""
+    try:
+        return int(headers.get("Content-Length") or 0)
+    except ValueError:
+        return 0
 
 
 def _never_sent(exc: requests.RequestException) -> bool:
