@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import requests
 from requests.adapters import DEFAULT_POOLBLOCK, HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -164,6 +165,14 @@ class BoundedAdapter(HTTPAdapter):
         conn.cert_reqs = "CERT_REQUIRED"
         conn.ca_certs = None
         conn.ca_cert_dir = None
+
+
+class NoRedirectSession(requests.Session):
+    """A session that never follows a redirect nor reads a 3xx's body: `allow_redirects=False`
+    alone still makes requests download the whole body of the 3xx to prepare the next hop."""
+
+    def get_redirect_target(self, resp: requests.Response) -> None:
+        return None
 
 
 class ThenRestart:

@@ -34,6 +34,7 @@ from airflow_provider_hubspot_imports.hooks.bounded_requests import (
     AnswerTooLarge,
     AttemptExpired,
     BoundedAdapter,
+    NoRedirectSession,
     ThenRestart,
     end_attempt,
     read_capped,
@@ -124,7 +125,7 @@ class HubSpotHook(BaseHook):
         """One session per hook: TLS trust from one SSL context (the connection's CA bundle or the
         system store), built here once; a missing or unreadable bundle is a HubSpotInputError."""
         context = ssl_context(self.settings.ca_bundle, self.hubspot_conn_id)
-        session = requests.Session()
+        session = NoRedirectSession()
         adapter = BoundedAdapter(context)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
@@ -133,7 +134,6 @@ class HubSpotHook(BaseHook):
         if token:
             session.headers.update(protocol.auth_header(token))
         session.verify = True  # what to trust is the adapter's SSL context
-        session.max_redirects = 0
         return session
 
     @cached_property
