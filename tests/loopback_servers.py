@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import socketserver
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -38,6 +39,7 @@ class LoopbackServer:
 
     answer: Answer
     received: list[Received] = field(default_factory=list)
+    tls: ssl.SSLContext | None = None  # a server-side context: serve https
 
     def __post_init__(self) -> None:
         server = self
@@ -62,12 +64,15 @@ class LoopbackServer:
                         return  # the client hung up on a hostile answer: that is the point
 
         self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        if self.tls is not None:
+            self._server.socket = self.tls.wrap_socket(self._server.socket, server_side=True)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://127.0.0.1:{self._server.server_address[1]}"
 
     def __enter__(self) -> LoopbackServer:
         self._thread.start()
