@@ -121,12 +121,14 @@ def test_import_page_url_follows_the_data_centre():
 
 def test_multipart_length_is_known_before_reading_any_file():
     part = FilePart(filename='we"ird.csv', size=1234, source=None)
-    form = MultipartForm(fields=(("importRequest", "{}", "application/json"),), files=(("files", part),))
+    form = MultipartForm(fields=(("importRequest", "{}", ""),), files=(("files", part),))
 
     literal = [segment for segment in form.segments() if isinstance(segment, bytes)]
     assert form.content_length == 1234 + sum(map(len, literal))
     assert b'filename="we%22ird.csv"' in literal[1]
     assert b"Content-Type: text/csv" in literal[1]
+    # a plain form field: no part content type, as HubSpot's example and official client send it
+    assert literal[0].endswith(b'Content-Disposition: form-data; name="importRequest"\r\n\r\n{}\r\n')
 
 
 @pytest.mark.parametrize(

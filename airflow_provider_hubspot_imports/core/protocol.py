@@ -120,14 +120,16 @@ def cancel_import_request(settings: HubSpotSettings, import_id: Any) -> ApiReque
 def start_import_request(
     settings: HubSpotSettings, import_request: Any, files: Sequence[FilePart]
 ) -> ApiRequest:
-    """Start an import: part `importRequest` (JSON text) and one `files` part per file.
+    """Start an import: part `importRequest` (JSON text, a plain form field) and one `files` part per file.
 
     Checked before any byte is sent; not idempotent (a repeated start makes a second import).
     """
     body = parse_import_request(import_request)
     check_start(body, files)
     form = MultipartForm(
-        fields=(("importRequest", json.dumps(body), "application/json"),),
+        # A plain form field holding JSON, with no part content type: as HubSpot's example and its
+        # official client send it.
+        fields=(("importRequest", json.dumps(body), ""),),
         files=tuple(("files", part) for part in files),
     )
     name = body.get("name")
@@ -206,6 +208,15 @@ def _missing_scopes(body: Mapping[str, Any]) -> list[str]:
     return scopes
 
 
+def _links(fields: Mapping[str, Any], secrets: tuple[str, ...]) -> str:
+    """HubSpot's `links` of an error body (name -> URL, e.g. to the docs or the scopes to grant)."""
+    links = fields.get("links")
+    if not isinstance(links, Mapping) or not links:
+        return ""
+    listed = ", ".join(f"{name}: {url}" for name, url in links.items() if url not in (None, ""))
+    return f" HubSpot's links: {redact(listed, secrets)}." if listed else ""
+
+
 def error_for_response(
     request: ApiRequest,
     status: int,
@@ -226,9 +237,12 @@ def error_for_response(
     hubspot_message = text("message")
     correlation_id = text("correlationId")
     retry_after = parse_retry_after(_header(headers, "Retry-After"))
+    sub_category = text("subCategory")
     said = f": {hubspot_message}" if hubspot_message else f" ({_describe_body(headers, body)})"
     ref = f" [correlationId {correlation_id}]" if correlation_id else ""
-    head = f"{request.describe} failed: HTTP {status}{' ' + category if category else ''}{said}{ref}."
+    kind = f" {category}" if category else ""
+    kind += f" ({sub_category})" if sub_category else ""
+    head = f"{request.describe} failed: HTTP {status}{kind}{said}{ref}.{_links(fields, secrets)}"
     conn = f"connection '{conn_id}'" if conn_id else "the HubSpot connection"
     common: dict[str, Any] = {
         "status": status,

@@ -28,7 +28,12 @@ from airflow_provider_hubspot_imports.core.transport import (
     redirect_error,
     too_large_error,
 )
-from airflow_provider_hubspot_imports.errors import HubSpotAuthError, HubSpotBadResponseError, HubSpotError
+from airflow_provider_hubspot_imports.errors import (
+    HubSpotAuthError,
+    HubSpotBadResponseError,
+    HubSpotClientError,
+    HubSpotError,
+)
 from airflow_provider_hubspot_imports.hooks.bounded_requests import (
     CHUNK_BYTES,
     AnswerTooLarge,
@@ -42,7 +47,7 @@ from airflow_provider_hubspot_imports.hooks.bounded_requests import (
 )
 from airflow_provider_hubspot_imports.hooks.connection import settings_for_connection
 from airflow_provider_hubspot_imports.hooks.upload import StreamingBody, file_part
-from airflow_provider_hubspot_imports.models import ImportRecord
+from airflow_provider_hubspot_imports.models import ImportRecord, ImportState
 
 PAGE_SIZE = 100
 # `test_connection` answers a person waiting on a button: a few retries, a short budget.
@@ -338,10 +343,45 @@ class HubSpotHook(BaseHook):
         yield from self._paginate(page, limit)
 
     def cancel_import(self, import_id: int | str) -> dict[str, Any]:
-        """Cancel an active import; returns HubSpot's action response (`status`, timestamps) whole."""
+        """Cancel an active import; returns HubSpot's action response (`status`, timestamps) whole.
+
+        When HubSpot refuses (an error, or an action `status` of CANCELED: the cancel was dropped),
+        the import is read again: if it is CANCELED, the cancel is done (typically a retried cancel
+        whose first attempt was applied but whose answer was lost) and the answer says so; if not,
+        the refusal is raised, naming the import's state.
+        """
         validate_import_id(import_id)
         request = protocol.cancel_import_request(self.settings, import_id)
-        return self.call(request, protocol.parse_action_response)
+        try:
+            answer = self.call(request, protocol.parse_action_response)
+        except HubSpotClientError as error:
+            refusal: HubSpotClientError | None = error
+            answer = {}
+        else:
+            if answer.get("status") != "CANCELED":
+                return answer
+            refusal = None
+        record = self.get_import(import_id)
+        said = f"HubSpot answered {refusal or answer}"
+        if record.state is ImportState.CANCELED:
+            self.log.info(
+                "%s: HubSpot did not cancel it now, but the import is CANCELED (an earlier attempt of "
+                "this cancel, or another caller, canceled it). %s.",
+                request.describe,
+                said,
+            )
+            return {
+                "status": "COMPLETE",
+                "importState": record.state.value,
+                "completedAt": record.raw.get("updatedAt"),
+                "hubspotAnswer": refusal.body if refusal is not None else answer,
+            }
+        message = f"{request.describe}: the import is {record.state.value} and cannot be canceled. {said}."
+        if refusal is not None:
+            refusal.message = message
+            refusal.args = (message,)
+            raise refusal
+        raise HubSpotClientError(message, body=answer)
 
     def start_import(self, import_request: Mapping[str, Any] | str, files: Iterable[Any]) -> ImportRecord:
         """Start an import of `files` (paths or ObjectStoragePath) described by `import_request`.
