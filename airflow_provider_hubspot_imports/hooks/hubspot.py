@@ -14,7 +14,7 @@ from airflow_provider_hubspot_imports._compat import BaseHook, mask_secret
 from airflow_provider_hubspot_imports.core import protocol
 from airflow_provider_hubspot_imports.core.ids import validate_import_id
 from airflow_provider_hubspot_imports.core.limits import MAX_ANSWER_BYTES
-from airflow_provider_hubspot_imports.core.oauth import AccessTokens
+from airflow_provider_hubspot_imports.core.oauth import AccessTokens, credentials_key
 from airflow_provider_hubspot_imports.core.protocol import ApiRequest
 from airflow_provider_hubspot_imports.core.ratelimit import RateBudgetTracker
 from airflow_provider_hubspot_imports.core.redact import redact
@@ -261,7 +261,32 @@ class HubSpotHook(BaseHook):
         A parse failure (a 200 that is not an import record) is retried like a bad answer. With
         OAuth, a 401 EXPIRED_AUTHENTICATION refreshes the access token once and sends again.
         """
+        try:
+            return self._call_authorized(request, parse, self.retry_policy)
+        except HubSpotAuthError:
+            if not self._reread_credentials():
+                raise
+            self.log.warning(
+                "%s: HubSpot refused the credentials, and connection '%s' holds new ones since it was "
+                "read (a rotated token or secret); sending once more with them.",
+                request.describe,
+                self.hubspot_conn_id,
+            )
         return self._call_authorized(request, parse, self.retry_policy)
+
+    def _reread_credentials(self) -> bool:
+        """Look the connection up again; True when its credentials changed since it was read. Then
+        everything derived from the old ones (OAuth tokens, the session's Authorization header) is
+        dropped, so nothing made from an old secret is sent again."""
+        before = credentials_key(self.settings)
+        self.__dict__.pop("settings", None)
+        if credentials_key(self.settings) == before:
+            return False
+        for derived in ("tokens", "retry_policy"):
+            self.__dict__.pop(derived, None)
+        if "session" in self.__dict__:
+            self.session.headers.pop("Authorization", None)
+        return True
 
     def _call_authorized(self, request: ApiRequest, parse: Any, policy: RetryPolicy) -> Any:
         token = self._authorize(policy) if request.bearer else None
