@@ -12,6 +12,7 @@ from typing import Any
 from airflow_provider_hubspot_imports import __version__
 from airflow_provider_hubspot_imports.core.ids import validate_import_id
 from airflow_provider_hubspot_imports.core.multipart import FilePart, MultipartForm
+from airflow_provider_hubspot_imports.core.ratelimit import RateBudget
 from airflow_provider_hubspot_imports.core.redact import redact
 from airflow_provider_hubspot_imports.core.settings import LEGACY_API_VERSION, HubSpotSettings
 from airflow_provider_hubspot_imports.core.start import check_start, parse_import_request
@@ -172,11 +173,8 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 
 def rate_limit_window(headers: Mapping[str, str]) -> float | None:
     """The rolling window HubSpot reports in `X-HubSpot-RateLimit-Interval-Milliseconds`, in seconds."""
-    value = _header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds")
-    try:
-        return float(value) / 1000.0 if value else None
-    except ValueError:
-        return None
+    budget = RateBudget.from_headers(headers)
+    return budget.window_seconds if budget else None
 
 
 def _describe_body(headers: Mapping[str, str], body: bytes) -> str:

@@ -17,16 +17,11 @@ LOW_SHARE = 0.1
 DEFAULT_WINDOW_SECONDS = 10.0
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    lowered = name.lower()
-    for key, value in headers.items():
-        if key.lower() == lowered:
-            return value
-    return None
+_PREFIX = "x-hubspot-ratelimit-"
 
 
-def _count(headers: Mapping[str, str], name: str) -> int | None:
-    value = _header(headers, name)
+def _count(headers: Mapping[str, str], suffix: str) -> int | None:
+    value = headers.get(_PREFIX + suffix)
     try:
         return int(value) if value is not None and value.strip() else None
     except ValueError:
@@ -45,15 +40,18 @@ class RateBudget:
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str]) -> RateBudget | None:
-        interval = _count(headers, "X-HubSpot-RateLimit-Interval-Milliseconds")
-        budget = cls(
-            max=_count(headers, "X-HubSpot-RateLimit-Max"),
-            remaining=_count(headers, "X-HubSpot-RateLimit-Remaining"),
+        """The budget an answer's headers report (names in any case), or None when it has none."""
+        found = {name.lower(): value for name, value in headers.items() if name.lower().startswith(_PREFIX)}
+        if not found:
+            return None
+        interval = _count(found, "interval-milliseconds")
+        return cls(
+            max=_count(found, "max"),
+            remaining=_count(found, "remaining"),
             window_seconds=interval / 1000.0 if interval and interval > 0 else None,
-            daily=_count(headers, "X-HubSpot-RateLimit-Daily"),
-            daily_remaining=_count(headers, "X-HubSpot-RateLimit-Daily-Remaining"),
+            daily=_count(found, "daily"),
+            daily_remaining=_count(found, "daily-remaining"),
         )
-        return None if budget == cls() else budget
 
     @property
     def window_low(self) -> bool:

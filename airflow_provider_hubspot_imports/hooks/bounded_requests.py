@@ -35,7 +35,7 @@ class AttemptClock:
         self.seconds = seconds
         self.deadline = time.monotonic() + seconds
         self.expired = False
-        self._done = False
+        self.finished = False
         self._connection: HTTPConnection | None = None
         self._lock = threading.Lock()
 
@@ -53,7 +53,7 @@ class AttemptClock:
 
     def expire(self) -> None:
         with self._lock:
-            if self._done or time.monotonic() < self.deadline:
+            if self.finished or time.monotonic() < self.deadline:
                 return
             self.expired = True
             sock = getattr(self._connection, "sock", None)
@@ -64,13 +64,15 @@ class AttemptClock:
 
     def finish(self) -> None:
         with self._lock:
-            self._done = True
+            self.finished = True
             self._connection = None
 
 
 class _Watchdog:
-    """One daemon thread for every attempt of the process: wakes at the earliest deadline and expires
-    the clocks whose time is up. Arming costs a heap push, not a thread."""
+    """One daemon thread for every attempt of the process: sleeps until the earliest deadline of an
+    attempt still running, and expires the clocks whose time is up. Arming costs a heap push; the
+    thread is woken only when a new deadline is the earliest, and finished attempts are dropped in
+    bulk, so a stream of quick calls does not wake it once per call."""
 
     def __init__(self) -> None:
         self._condition = threading.Condition()
@@ -80,17 +82,22 @@ class _Watchdog:
 
     def arm(self, clock: AttemptClock) -> None:
         with self._condition:
+            earliest = not self._heap or clock.deadline < self._heap[0][0]
             heapq.heappush(self._heap, (clock.deadline, next(self._order), clock))
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="hubspot-deadlines", daemon=True)
                 self._thread.start()
-            self._condition.notify()
+            elif earliest:
+                self._condition.notify()
 
     def _run(self) -> None:
         while True:
             with self._condition:
-                while not self._heap:
+                while self._heap and self._heap[0][2].finished:
+                    heapq.heappop(self._heap)
+                if not self._heap:
                     self._condition.wait()
+                    continue
                 deadline, _, clock = self._heap[0]
                 wait = deadline - time.monotonic()
                 if wait > 0:
