@@ -8,9 +8,10 @@ import json
 import logging
 import ssl
 import subprocess
+import time
 
 import pytest
-from loopback_servers import LoopbackServer, json_answer
+from loopback_servers import LoopbackServer, drip, json_answer
 
 from airflow_provider_hubspot_imports.errors import HubSpotConnectionError, HubSpotInputError
 from airflow_provider_hubspot_imports.hooks import connection as connection_module
@@ -123,3 +124,19 @@ def test_unknown_extras_are_warned_about_once_naming_the_known_ones(monkeypatch,
     warnings = [record.getMessage() for record in caplog.records if "does not read" in record.getMessage()]
     assert len(warnings) == 1
     assert "'time_out'" in warnings[0] and "timeout, max_retries" in warnings[0]
+
+
+def test_a_slow_drip_over_tls_is_cut_on_the_wall_clock(monkeypatch, certificate):
+    cert, key = certificate
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n"
+    with LoopbackServer(drip(head, b"{" * 400, 0.4), tls=context) as server:
+        use_connection(
+            monkeypatch, "tls_drip", host=server.url, password=TOKEN, extra={"ca_bundle": str(cert)}
+        )
+        hook = HubSpotHook("tls_drip", timeout=1, max_retries=0)
+        started = time.monotonic()
+        with pytest.raises(HubSpotConnectionError, match="the attempt's wall-clock deadline"):
+            hook.get_import(7)
+        assert time.monotonic() - started < 1 + 3  # a per-read timeout would have waited 160 s
