@@ -4,9 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
+# The one place the version is written (hatch reads it for the distribution's metadata). Semantic
+# versioning: see CONTRIBUTING.md. Every version has a section in CHANGELOG.md.
+__version__ = "0.2.0"
+# Versions released before this one, newest first (the provider info lists them all, as Airflow's do).
+EARLIER_VERSIONS = ("0.1.0",)
 
 DISTRIBUTION = "airflow-provider-hubspot-imports"
+# How-to guides and the logo, as paths in the source repository (what a provider registry shows).
+HOW_TO_GUIDES = (
+    "/docs/getting-started.md",
+    "/docs/connections.md",
+    "/docs/waiting.md",
+    "/docs/starting.md",
+    "/docs/stopping.md",
+    "/docs/quality-gate.md",
+    "/docs/deferrable.md",
+    "/docs/testing.md",
+    "/docs/production.md",
+    "/docs/lineage.md",
+)
+LOGO = "/docs/integration-logos/hubspot-imports.svg"
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -16,12 +34,18 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": DISTRIBUTION,
         "name": "HubSpot Imports",
-        "description": "Wait on HubSpot CRM imports and gate downstream work on how they finished.",
-        "versions": [__version__],
+        "description": (
+            "Start, wait on, cancel and audit HubSpot CRM imports; gate downstream work on how they "
+            "finished. Reschedule or deferrable waits, a quality gate on error rows, and a local "
+            "emulator of HubSpot's Imports API for testing DAGs."
+        ),
+        "versions": [__version__, *EARLIER_VERSIONS],
         "integrations": [
             {
                 "integration-name": "HubSpot",
                 "external-doc-url": "https://developers.hubspot.com/docs/api-reference/crm-imports-v3/guide",
+                "how-to-guide": list(HOW_TO_GUIDES),
+                "logo": LOGO,
                 "tags": ["service"],
             }
         ],

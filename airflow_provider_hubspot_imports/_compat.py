@@ -39,15 +39,23 @@ else:
     Context = dict
 
 
+_MASKED: set[str] = set()
+
+
 def mask_secret(secret: str | None) -> None:
-    """Register a secret with Airflow's masker so that no task log line ever shows it."""
-    if not secret:
+    """Register a secret with Airflow's masker so that no task log line ever shows it.
+
+    Once per process and secret: on Airflow 3 each registration is a round trip to the task's
+    supervisor, and a poke would otherwise pay it on every connection lookup.
+    """
+    if not secret or secret in _MASKED:
         return
     try:
         from airflow.sdk.log import mask_secret as masker  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         from airflow.utils.log.secrets_masker import mask_secret as masker  # type: ignore[no-redef,attr-defined]
     masker(secret)
+    _MASKED.add(secret)
 
 
 __all__ = [

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_hubspot_imports._compat import AirflowFailException, AirflowSensorTimeout
 from airflow_provider_hubspot_imports.core.outcome import Verdict, check_states_disjoint, judge
@@ -15,6 +16,9 @@ from airflow_provider_hubspot_imports.models import (
     ImportState,
     parse_states,
 )
+
+if TYPE_CHECKING:
+    from airflow_provider_hubspot_imports.core.settings import HubSpotSettings
 
 
 def wait_rules(
@@ -100,15 +104,44 @@ def _first_errors(
         hook.close()
 
 
-def cancel_quietly(hubspot_conn_id: str, import_id: Any, reason: str, log: Any) -> dict[str, Any] | None:
+# The cancel `on_kill` sends must end well inside the 5 s Airflow leaves between SIGTERM and SIGKILL.
+QUICK_CANCEL_SECONDS = 3.0
+
+
+def cancel_quietly(
+    hubspot_conn_id: str,
+    import_id: Any,
+    reason: str,
+    log: Any,
+    settings: HubSpotSettings | None = None,
+    *,
+    quick: bool = False,
+) -> dict[str, Any] | None:
     """Cancel an import because the task gave up on it; logs the outcome, never raises a HubSpot error.
 
+    With `settings` (the connection as a poke already read it) no connection is looked up: that is
+    how `on_kill` cancels without a round trip to Airflow's supervisor, which the interrupted poke
+    may still be waiting on. `quick`: one attempt of at most `QUICK_CANCEL_SECONDS`.
     The caller re-raises what made it give up: a failed cancel must not hide that.
     """
     from airflow_provider_hubspot_imports.errors import HubSpotError
     from airflow_provider_hubspot_imports.hooks.hubspot import HubSpotHook
 
-    hook = HubSpotHook(hubspot_conn_id)
+    if quick and settings is not None:
+        settings = replace(
+            settings, timeout=QUICK_CANCEL_SECONDS, max_retries=0, retry_max_seconds=QUICK_CANCEL_SECONDS
+        )
+    if settings is not None:
+        hook = HubSpotHook.from_settings(settings)
+    elif quick:
+        hook = HubSpotHook(
+            hubspot_conn_id,
+            timeout=QUICK_CANCEL_SECONDS,
+            max_retries=0,
+            retry_max_seconds=QUICK_CANCEL_SECONDS,
+        )
+    else:
+        hook = HubSpotHook(hubspot_conn_id)
     try:
         answer = hook.cancel_import(import_id)
     except HubSpotError as error:
@@ -120,36 +153,156 @@ def cancel_quietly(hubspot_conn_id: str, import_id: Any, reason: str, log: Any) 
     return answer
 
 
+def will_retry(ti: Any) -> bool:
+    """Whether Airflow retries this task instance when the current try fails.
+
+    Airflow 3 decides it on the server before the try starts (`should_retry` in the context the
+    worker receives, read by `task_runner._finalize_task_failure`); Airflow 2.11 from the try
+    number (`TaskInstance.is_eligible_to_retry`). Both are in memory: no round trip. Unknown (no
+    task instance, as in a bare `execute()` call) counts as no retry.
+    """
+    if ti is None:
+        return False
+    from_server = getattr(ti, "_ti_context_from_server", None)
+    if from_server is not None:
+        return bool(getattr(from_server, "should_retry", False))
+    eligible = getattr(ti, "is_eligible_to_retry", None)
+    return bool(eligible()) if callable(eligible) else False
+
+
+def give_up_reason(error: BaseException, retrying: bool) -> str | None:
+    """Why the task gives up its import for good when `error` ends the try; None when it does not.
+
+    The wait's own timeout is final (Airflow fails a sensor timeout without retries; with
+    `soft_fail` or `never_fail` it skips instead, the timeout being the skip's cause or, in Airflow's
+    poke loop, a skip without cause that says "timed out"). `execution_timeout`, and Airflow's own
+    end of a deferral at its timeout, are final only when no retry follows. Other failures leave
+    the import alone: it has ended already, or a retry waits on it again.
+    """
+    kinds = exception_kinds()
+    if isinstance(error, kinds["sensor_timeout"]):
+        return "the wait timed out"
+    if isinstance(error, kinds["skip"]):
+        cause = error.__cause__
+        if cause is None:
+            return "the wait timed out (skipped: soft_fail)" if "timed out" in str(error) else None
+        if isinstance(cause, kinds["sensor_timeout"]) or _ran_out_of_time(cause):
+            return f"the wait timed out (skipped: {cause.__class__.__name__})"
+        return None
+    if _ran_out_of_time(error) and not retrying:
+        return "execution_timeout passed on the last try"
+    return None
+
+
+def _ran_out_of_time(error: BaseException) -> bool:
+    """`execution_timeout` in a worker, or the end of a deferral at its timeout (Airflow 3's
+    `TaskDeferralTimeout`; Airflow 2.11 raises `TaskDeferralError("Trigger/execution timeout")`)."""
+    kinds = exception_kinds()
+    if isinstance(error, kinds["task_timeout"]):
+        return True
+    return isinstance(error, kinds["deferral_error"]) and "timeout" in str(error).lower()
+
+
+def exception_kinds() -> dict[str, tuple[type[BaseException], ...]]:
+    deferral_errors: tuple[type[BaseException], ...]
+    try:  # Airflow 3
+        from airflow.sdk.exceptions import (
+            AirflowSkipException,
+            AirflowTaskTimeout,
+            TaskDeferralError,
+            TaskDeferralTimeout,
+        )
+
+        deferral_errors = (TaskDeferralError, TaskDeferralTimeout)
+    except ImportError:  # Airflow 2.11
+        from airflow.exceptions import (  # type: ignore[no-redef,attr-defined,unused-ignore]
+            AirflowSkipException,
+            AirflowTaskTimeout,
+            TaskDeferralError,
+        )
+
+        deferral_errors = (TaskDeferralError,)
+    return {
+        "sensor_timeout": (AirflowSensorTimeout,),
+        "skip": (AirflowSkipException,),
+        "task_timeout": (AirflowTaskTimeout,),
+        "deferral_error": deferral_errors,
+    }
+
+
 class CancelOnGiveUp:
     """Mixin for a task waiting on an import: with `cancel_on_timeout`, cancel the import when the
-    wait times out (`AirflowSensorTimeout`, also after a deferral) or the task is killed, then go on
-    failing as before. Expects `cancel_on_timeout`, `hubspot_conn_id` and `import_id` attributes.
-    A class that defines its own `execute` calls `_give_up` itself where it times out.
+    task gives up on it for good, then go on failing (or skipping) as before:
+
+    - the wait's own timeout, with or without `soft_fail`/`never_fail` (also after a deferral);
+    - `execution_timeout` on the last try (also while deferred: the deferral ends at it);
+    - SIGTERM (`on_kill`) on the last try: a person marking or clearing the running task.
+
+    A try that Airflow will retry never cancels: the retry waits on the same import. A person
+    clearing or marking a *deferred* task reaches `ImportStateTrigger.on_kill` instead.
+    Expects `cancel_on_timeout`, `hubspot_conn_id` and `import_id` attributes. A class that
+    defines its own `execute` runs its body through `_watch(context, body)` (or calls `_give_up`
+    itself where it gives up), and calls `remember_settings(hook)` once its hook has read them.
     """
 
     cancel_on_timeout: bool
     hubspot_conn_id: str
     import_id: Any
     log: Any
+    # The task instance of this try, the settings its last request used, and whether `_watch`
+    # has already dealt with the end of the try (so that a later `on_kill` has nothing to do).
+    _task_instance: Any = None
+    _hubspot_settings: HubSpotSettings | None = None
+    _try_over = False
 
     def execute(self, context: Any) -> Any:
-        try:
-            return super().execute(context)  # type: ignore[misc]
-        except AirflowSensorTimeout:
-            self._give_up("the wait timed out")
-            raise
+        return self._watch(context, lambda: super(CancelOnGiveUp, self).execute(context))  # type: ignore[misc]
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Any) -> Any:
+        return self._watch(
+            context,
+            lambda: super(CancelOnGiveUp, self).resume_execution(next_method, next_kwargs, context),  # type: ignore[misc]
+        )
+
+    def _watch(self, context: Any, run: Any) -> Any:
+        self._task_instance = context.get("ti") if isinstance(context, Mapping) else None
+        self._try_over = False
         try:
-            return super().resume_execution(next_method, next_kwargs, context)  # type: ignore[misc]
-        except AirflowSensorTimeout:
-            self._give_up("the wait timed out")
+            return run()
+        except BaseException as error:
+            reason = give_up_reason(error, will_retry(self._task_instance))
+            if reason is not None:
+                self._give_up(reason)
             raise
+        finally:
+            self._try_over = True
+
+    def remember_settings(self, hook: Any) -> None:
+        """Keep the settings a hook has read, for an `on_kill` cancel without a connection lookup."""
+        settings = hook.__dict__.get("settings")
+        if settings is not None:
+            self._hubspot_settings = settings
 
     def on_kill(self) -> None:
-        self._give_up("the task was killed")
+        """SIGTERM (or `execution_timeout`, after `execute` has already handled it). Runs in a signal
+        handler: no connection lookup, one short attempt."""
+        if not self._try_over and self.cancel_on_timeout and self.import_id is not None:
+            if will_retry(self._task_instance):
+                self.log.warning(
+                    "Task killed; HubSpot import %s is left running: a retry of this task waits on it.",
+                    self.import_id,
+                )
+            else:
+                cancel_quietly(
+                    self.hubspot_conn_id,
+                    self.import_id,
+                    "the task was killed on its last try",
+                    self.log,
+                    self._hubspot_settings,
+                    quick=True,
+                )
         super().on_kill()  # type: ignore[misc]
 
     def _give_up(self, reason: str) -> None:
         if self.cancel_on_timeout and self.import_id is not None:
-            cancel_quietly(self.hubspot_conn_id, self.import_id, reason, self.log)
+            cancel_quietly(self.hubspot_conn_id, self.import_id, reason, self.log, self._hubspot_settings)

@@ -22,7 +22,7 @@ def test_entry_point_returns_provider_info_valid_for_airflow():
     ]
     info = entry.load()()
     assert info["package-name"] == "airflow-provider-hubspot-imports"
-    assert info["versions"] == [package.__version__]
+    assert info["versions"][0] == package.__version__
     schema_path = Path(__import__("airflow").__file__).parent / "provider_info.schema.json"
     jsonschema.validate(info, json.loads(schema_path.read_text()))
     (conn_type,) = info["connection-types"]

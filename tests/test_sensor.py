@@ -104,7 +104,12 @@ def test_sensor_keeps_no_state_between_pokes(hubspot_connection):
     logger_cache = {"_cached_logger", "_log"}  # Airflow's lazily created logger, not sensor state
     before = {k: v for k, v in vars(s).items() if k not in logger_cache}
     s.poke({})
-    assert {k: v for k, v in vars(s).items() if k not in logger_cache} == before
+    after = {k: v for k, v in vars(s).items() if k not in logger_cache}
+    # Only the connection's settings are kept, for an `on_kill` cancel without a connection lookup.
+    kept = after.pop("_hubspot_settings")
+    assert after == before
+    assert kept.conn_id == "hubspot_default"
+    assert kept.token not in repr(kept)
 
 
 def test_a_done_import_without_an_errors_counter_is_gated_on_the_errors_endpoint(hubspot_connection, logged):

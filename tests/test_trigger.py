@@ -51,6 +51,9 @@ def test_serialize_round_trips():
         success_states=["DONE"],
         failure_states=["FAILED", "CANCELED"],
         first_poll_at=1200.0,
+        cancel_on_timeout=True,
+        exponential_backoff=True,
+        max_wait=30,
     )
     classpath, kwargs = trigger.serialize()
 
@@ -63,6 +66,9 @@ def test_serialize_round_trips():
         "success_states": ["DONE"],
         "failure_states": ["CANCELED", "FAILED"],
         "first_poll_at": 1200.0,
+        "cancel_on_timeout": True,
+        "exponential_backoff": True,
+        "max_wait": 30.0,
     }
     module, _, name = classpath.rpartition(".")
     again = getattr(importlib.import_module(module), name)(**kwargs)

@@ -2,36 +2,48 @@
 
 Called by `python3 tools/dev.py example` inside the project's virtual environment. Everything lives
 in `.airflow-dev/` (AIRFLOW_HOME with a SQLite database); delete it to start afresh.
+
+`--home DIR --dags-folder DIR` run it elsewhere: `tools/release_check.py` runs it on a copy of the
+example DAG, with the package installed from the wheel, away from the checkout.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-HOME = REPO / ".airflow-dev"
 DAG_ID = "example_hubspot_import_gate"
 
-os.environ["AIRFLOW_HOME"] = str(HOME)
-os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "example_dags")
-os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
-os.environ["AIRFLOW__DATABASE__LOAD_DEFAULT_CONNECTIONS"] = "False"
-os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{HOME / 'airflow.db'}"
+
+def configure_airflow(home: Path, dags: Path) -> None:
+    """Point Airflow at `home` (SQLite) and `dags`; before anything imports airflow."""
+    os.environ["AIRFLOW_HOME"] = str(home)
+    os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(dags)
+    os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+    os.environ["AIRFLOW__DATABASE__LOAD_DEFAULT_CONNECTIONS"] = "False"
+    os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{home / 'airflow.db'}"
 
 
-def main() -> int:
-    HOME.mkdir(exist_ok=True)
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description="Run example_hubspot_import_gate against the emulator.")
+    parser.add_argument("--home", type=Path, default=REPO / ".airflow-dev", help="AIRFLOW_HOME to use")
+    parser.add_argument("--dags-folder", type=Path, default=REPO / "example_dags", help="the DAG's folder")
+    args = parser.parse_args(argv)
+    home, dags = args.home.resolve(), args.dags_folder.resolve()
+    configure_airflow(home, dags)
+    home.mkdir(exist_ok=True)
     from airflow.utils import db
 
     from airflow_provider_hubspot_imports.testing import HubSpotEmulator
     from airflow_provider_hubspot_imports.testing.dagruns import load_dagbag, xcom_return_value
 
-    print(f"[example] Airflow home {HOME}: migrating the SQLite database", flush=True)
+    print(f"[example] Airflow home {home}: migrating the SQLite database", flush=True)
     db.initdb()
-    bag = load_dagbag(REPO / "example_dags")
+    bag = load_dagbag(dags)
     if bag.import_errors:
         print(f"[example] DAG import errors: {bag.import_errors}", file=sys.stderr)
         return 1
@@ -58,4 +70,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -20,6 +20,7 @@ from airflow_provider_hubspot_imports.core.ratelimit import RateBudgetTracker
 from airflow_provider_hubspot_imports.core.redact import redact
 from airflow_provider_hubspot_imports.core.retry import RetryPolicy, tenacity_arguments
 from airflow_provider_hubspot_imports.core.settings import CONN_TYPE, HubSpotSettings, validate_timeout
+from airflow_provider_hubspot_imports.core.start_key import LOOKUP_LIMIT, KeyLookup, StartKey
 from airflow_provider_hubspot_imports.core.tls import ssl_context
 from airflow_provider_hubspot_imports.core.transport import (
     Parse,
@@ -473,6 +474,28 @@ class HubSpotHook(BaseHook):
 
     def _known_secrets(self) -> tuple[str, ...]:
         return self.tokens.secrets if "settings" in self.__dict__ else ()
+
+    def find_started_imports(self, key: StartKey, *, limit: int = LOOKUP_LIMIT) -> KeyLookup:
+        """The active imports whose name carries `key`, read from the list page after page, at
+        most `limit` imports (HubSpot lists only active imports, started by this app)."""
+        found: list[ImportRecord] = []
+        scanned = 0
+        listed = self.list_imports(limit=limit + 1)  # one more tells whether the bound cut the list
+        for record in listed:
+            if scanned == limit:
+                return KeyLookup(found, scanned, complete=False)
+            scanned += 1
+            if key.carried_by(record.raw):
+                found.append(record)
+        return KeyLookup(found, scanned, complete=True)
+
+    @classmethod
+    def from_settings(cls, settings: HubSpotSettings) -> HubSpotHook:
+        """A hook on settings already read and validated: no connection lookup (e.g. in `on_kill`,
+        which runs in a signal handler and must not wait on Airflow's supervisor)."""
+        hook = cls(settings.conn_id or cls.default_conn_name)
+        hook.__dict__["settings"] = settings
+        return hook
 
 
 def _declared_length(headers: Mapping[str, str]) -> int:

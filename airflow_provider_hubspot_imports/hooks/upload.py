@@ -13,6 +13,11 @@ from airflow_provider_hubspot_imports.errors import HubSpotInputError
 CHUNK_BYTES = 1024 * 1024
 
 
+def file_list(files: Any) -> list[Any]:
+    """`files` as a list: one path (str, Path, ObjectStoragePath) or a list or tuple of them."""
+    return list(files) if isinstance(files, (list, tuple)) else [files]
+
+
 def file_part(file: Any) -> FilePart:
     """Size a local path (str or os.PathLike) or an ObjectStoragePath without reading it."""
     if isinstance(file, (str, os.PathLike)):

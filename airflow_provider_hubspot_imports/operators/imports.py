@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_hubspot_imports._compat import AirflowSensorTimeout, BaseOperator
 from airflow_provider_hubspot_imports.failures import fail_task_if_permanent
 from airflow_provider_hubspot_imports.links import HubSpotImportLink, persist_import_link
+from airflow_provider_hubspot_imports.sensors.imports import _default_deferrable
+from airflow_provider_hubspot_imports.task_args import positive_seconds
 from airflow_provider_hubspot_imports.waiting import CancelOnGiveUp, settle, wait_rules
 
 if TYPE_CHECKING:
     from airflow_provider_hubspot_imports._compat import Context
+    from airflow_provider_hubspot_imports.core.start_key import StartKey
     from airflow_provider_hubspot_imports.hooks.hubspot import HubSpotHook
+    from airflow_provider_hubspot_imports.models import ImportRecord
+    from airflow_provider_hubspot_imports.triggers.imports import ImportStateTrigger
 
 DEFAULT_TIMEOUT = 60 * 60 * 24 * 7  # the same week BaseSensorOperator waits by default
 
@@ -91,24 +97,32 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
     """Start a HubSpot CRM import from files, and optionally wait for it like `ImportStateSensor`.
 
     Files are streamed (local paths or ``ObjectStoragePath``), never loaded into memory. The request
-    and files are checked before anything is uploaded. Pushes the import's record as HubSpot sent it:
+    and files are checked before anything is sent. Pushes the import's record as HubSpot sent it:
     the new import's, or with `wait_for_completion` the final one.
 
-    Starting is not idempotent: the hook retries a start only when HubSpot provably never handled
-    it (connection refused, rate limited). Task `retries` would start the import again, so leave
-    them at 0 unless a duplicate import is harmless.
+    One task instance starts one import, whatever its tries: the import's name carries a key
+    derived from the task instance, and a try first looks for an active import carrying it and
+    adopts it instead of uploading again (also when a start's answer was lost). On Airflow 3.3+ the
+    import's id is also kept in the task's ``task_state_store``, so a later try reconnects to it even
+    once it has finished. See docs/starting.md.
 
     :param import_request: the ``importRequest`` JSON as a dict or JSON string (templated).
-    :param files: paths or ObjectStoragePath objects of the files it names (templated).
+    :param files: one file or a list of them: paths (str or Path) or ObjectStoragePath (templated).
     :param hubspot_conn_id: Airflow connection of type ``hubspot``.
+    :param idempotency_key: None (default): a key derived from the task instance (dag id, run id,
+        task id, map index); a string: your own key (templated), shared by every task that uses it;
+        False: no key, no lookup: every try uploads again.
     :param wait_for_completion: poll the new import until it is finished, with the sensor's rules:
         `success_states`, `failure_states`, `max_error_rows`, `max_error_ratio`.
-    :param poke_interval: seconds between polls while waiting (default 60).
-    :param timeout: seconds to wait before failing with AirflowSensorTimeout (default one week).
+    :param deferrable: wait in the triggerer (`ImportStateTrigger`) rather than a worker slot;
+        defaults to ``[operators] default_deferrable``. The outcome and the XCom are the same.
+    :param poke_interval: seconds (or a timedelta) between polls while waiting (default 60).
+    :param timeout: seconds (or a timedelta) to wait before failing with AirflowSensorTimeout
+        (default one week).
     :param cancel_on_timeout: cancel the import when the wait times out or the task is killed.
     """
 
-    template_fields: Sequence[str] = ("import_request", "files")
+    template_fields: Sequence[str] = ("import_request", "files", "idempotency_key")
     template_fields_renderers = {"import_request": "json"}
     ui_color = "#ff7a59"
     operator_extra_links = (HubSpotImportLink(),)
@@ -117,11 +131,13 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
         self,
         *,
         import_request: Mapping[str, Any] | str,
-        files: Sequence[Any] | str,
+        files: Any,
         hubspot_conn_id: str = "hubspot_default",
+        idempotency_key: str | bool | None = None,
         wait_for_completion: bool = False,
-        poke_interval: float = 60,
-        timeout: float = DEFAULT_TIMEOUT,
+        deferrable: bool | None = None,
+        poke_interval: float | timedelta = 60,
+        timeout: float | timedelta = DEFAULT_TIMEOUT,
         success_states: Iterable[str] | None = None,
         failure_states: Iterable[str] | None = None,
         max_error_rows: int | None = None,
@@ -133,11 +149,16 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
         self.import_request = import_request
         self.files = files
         self.hubspot_conn_id = hubspot_conn_id
+        if idempotency_key is not None and not isinstance(idempotency_key, (str, bool)):
+            raise ValueError(
+                f"idempotency_key is {idempotency_key!r}; pass None (a key derived from the task "
+                f"instance), a string of your own, or False to start without a key."
+            )
+        self.idempotency_key = idempotency_key
         self.wait_for_completion = wait_for_completion
-        if poke_interval <= 0 or timeout <= 0:
-            raise ValueError("poke_interval and timeout must be positive numbers of seconds.")
-        self.poke_interval = poke_interval
-        self.timeout = timeout
+        self.deferrable = _default_deferrable() if deferrable is None else deferrable
+        self.poke_interval = positive_seconds(poke_interval, "poke_interval")
+        self.timeout = positive_seconds(timeout, "timeout")
         self.max_error_rows = max_error_rows
         self.max_error_ratio = max_error_ratio
         self.success_states, self.failure_states, self.quality_gate = wait_rules(
@@ -149,10 +170,17 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_hubspot_imports.errors import HubSpotError
 
-        files = [self.files] if isinstance(self.files, str) else list(self.files)
         hook = _hook(self.hubspot_conn_id)
         try:
-            record = hook.start_import(self.import_request, files)
+            key = self._start_key(context)
+            record = self._reconnect(context, hook, key) if key is not None else None
+            if record is None:
+                record, adopted = self._start(hook, key)
+                self.import_id = record.id
+                if key is not None:
+                    self._remember(context, key, record.id)
+                if not adopted:
+                    self.log.info("Started HubSpot %s", record.summary())
             self.import_id = record.id
             persist_import_link(context, hook, record.id, self.log)
         except HubSpotError as error:
@@ -160,34 +188,130 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
             raise
         finally:
             hook.close()
-        self.log.info("Started HubSpot %s", record.summary())
         if not self.wait_for_completion:
             return dict(record.raw)
+        done = self._settle(record.raw)
+        if done is not None:
+            return done
+        if self.deferrable:
+            self._defer(record.id)
         return self.wait(dict(record.raw))
 
-    def wait(self, raw_record: dict[str, Any]) -> dict[str, Any]:
-        """Poll until the import is finished. The extension point for deferral: a deferrable
-        variant hands the same id to the import trigger here and calls `settle` in its callback."""
-        from airflow_provider_hubspot_imports.errors import HubSpotError
+    # ---- one import per task instance ---------------------------------------------------------
 
+    def _start_key(self, context: Context) -> StartKey | None:
+        from airflow_provider_hubspot_imports.core import start_key
+
+        if self.idempotency_key is False:
+            return None
+        if isinstance(self.idempotency_key, str):
+            return start_key.own_key(self.idempotency_key)
+        ti = context["ti"]
+        return start_key.task_instance_key(ti.dag_id, ti.run_id, ti.task_id, getattr(ti, "map_index", -1))
+
+    def _start(self, hook: HubSpotHook, key: StartKey | None) -> tuple[ImportRecord, bool]:
+        """Adopt the import carrying `key`, or upload: (record, adopted)."""
+        from airflow_provider_hubspot_imports.hooks.upload import file_list
+        from airflow_provider_hubspot_imports.starting import start_once
+
+        return start_once(hook, self.import_request, file_list(self.files), key, self.log)
+
+    def _reconnect(self, context: Context, hook: HubSpotHook, key: StartKey) -> ImportRecord | None:
+        """The import an earlier try saved in the task state store (Airflow 3.3+), read afresh."""
+        from airflow_provider_hubspot_imports.core.start_key import STATE_STORE_KEY, stored_import_id
+
+        store = context.get("task_state_store")
+        import_id = stored_import_id(key, store.get(STATE_STORE_KEY)) if store is not None else None
+        if import_id is None:
+            return None
+        record = hook.get_import(import_id)
+        self.log.warning(
+            "Adopting HubSpot import %s started by an earlier try of this task instance (key %s, %s) "
+            "instead of starting another: it is %s.",
+            import_id,
+            key.marker,
+            key.source,
+            record.state.value,
+        )
+        return record
+
+    def _remember(self, context: Context, key: StartKey, import_id: str) -> None:
+        """Keep the import's id for later tries of this task instance (Airflow 3.3+)."""
+        from airflow_provider_hubspot_imports.core.start_key import STATE_STORE_KEY, state_store_value
+
+        store = context.get("task_state_store")
+        if store is not None:
+            store.set(STATE_STORE_KEY, state_store_value(key, import_id))
+
+    # ---- waiting ------------------------------------------------------------------------------
+
+    def wait(self, raw_record: dict[str, Any]) -> dict[str, Any]:
+        """Poll in this worker, after the record just read, until the import is finished or the
+        deadline passes; the last poll comes at the deadline (`min(poke_interval, time left)`)."""
         deadline = time.monotonic() + self.timeout
         hook = _hook(self.hubspot_conn_id)
         try:
-            while (done := self._settle(raw_record)) is None:
-                if time.monotonic() + self.poke_interval > deadline:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
                     self._give_up("the wait timed out")
                     raise AirflowSensorTimeout(
                         f"HubSpot import {self.import_id} did not finish within timeout={self.timeout:g} s."
                     )
-                time.sleep(self.poke_interval)
-                try:
-                    raw_record = dict(hook.get_import(str(self.import_id)).raw)
-                except HubSpotError as error:
-                    fail_task_if_permanent(error)
-                    self.log.warning("Could not read import %s this time: %s", self.import_id, error)
+                time.sleep(min(self.poke_interval, remaining))
+                raw_record = self._poll(hook, raw_record)
+                if (done := self._settle(raw_record)) is not None:
+                    return done
         finally:
             hook.close()
-        return done
+
+    def _poll(self, hook: HubSpotHook, raw_record: dict[str, Any]) -> dict[str, Any]:
+        """The import's record now; the last one read when this poll hit transient trouble."""
+        from airflow_provider_hubspot_imports.errors import HubSpotError
+
+        try:
+            return dict(hook.get_import(str(self.import_id)).raw)
+        except HubSpotError as error:
+            fail_task_if_permanent(error)
+            self.log.warning("Could not read import %s this time: %s", self.import_id, error)
+            return raw_record
+
+    def _defer(self, import_id: str) -> None:
+        """Hand the wait to `ImportStateTrigger`; `execute_complete` resumes the task."""
+        now = time.time()
+        self.defer(
+            trigger=self._trigger(
+                import_id, end_time=now + self.timeout, first_poll_at=now + self.poke_interval
+            ),
+            method_name="execute_complete",
+            kwargs={"import_id": import_id},
+            # A triggerer that is down cannot hold the task past its deadline.
+            timeout=timedelta(seconds=self.timeout),
+        )
+
+    def _trigger(self, import_id: str, *, end_time: float, first_poll_at: float) -> ImportStateTrigger:
+        """The trigger waiting on the import; its first poll comes one interval after the record the
+        task just read."""
+        from airflow_provider_hubspot_imports.triggers.imports import ImportStateTrigger
+
+        return ImportStateTrigger(
+            import_id=import_id,
+            hubspot_conn_id=self.hubspot_conn_id,
+            poll_interval=self.poke_interval,
+            end_time=end_time,
+            success_states=sorted(state.value for state in self.success_states),
+            failure_states=sorted(state.value for state in self.failure_states),
+            first_poll_at=first_poll_at,
+        )
+
+    def execute_complete(
+        self, context: Context, event: Mapping[str, Any] | None = None, import_id: str | None = None
+    ) -> dict[str, Any]:
+        """Resume after `ImportStateTrigger` fired: the verdict and XCom of a wait in the worker."""
+        from airflow_provider_hubspot_imports.resume import finish_wait
+
+        self.import_id = import_id
+        return finish_wait(event, import_id, self._settle)
 
     def _settle(self, raw_record: Mapping[str, Any]) -> dict[str, Any] | None:
         return settle(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_hubspot_imports._compat import (
@@ -53,7 +54,10 @@ class ImportStateSensor(CancelOnGiveUp, BaseSensorOperator):
     :param max_error_rows: quality gate: a DONE import with more error rows (counter ERRORS) fails.
     :param max_error_ratio: quality gate: a DONE import whose ERRORS / TOTAL_ROWS exceeds this
         fraction (e.g. 0.05) fails. A gate failure lists the import's first errors.
-    :param cancel_on_timeout: cancel the import when the sensor times out or the task is killed.
+    :param cancel_on_timeout: cancel the import when the task gives up on it for good: its
+        `timeout` (also with `soft_fail`), `execution_timeout` or a kill on the last try, a person
+        marking or clearing it while deferred. Never when a retry or another triggerer waits on;
+        see docs/stopping.md.
     :param deferrable: wait in the triggerer (`ImportStateTrigger`) instead of a worker; defaults to
         ``[operators] default_deferrable``. The import is checked once first and the task only
         defers if it has not finished yet. The outcome and the XCom are the same in both modes.
@@ -79,6 +83,11 @@ class ImportStateSensor(CancelOnGiveUp, BaseSensorOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(mode=mode, poke_interval=poke_interval, **kwargs)
+        if not self.poke_interval > 0:
+            raise ValueError(
+                f"poke_interval is {poke_interval!r}; it must be more than 0 seconds (each check is one "
+                f"API request; HubSpot imports take minutes): pass e.g. poke_interval=60."
+            )
         self.deferrable = _default_deferrable() if deferrable is None else deferrable
         self.import_id = import_id
         self.hubspot_conn_id = hubspot_conn_id
@@ -100,6 +109,7 @@ class ImportStateSensor(CancelOnGiveUp, BaseSensorOperator):
         hook = self._hook()
         try:
             record = hook.get_import(self.import_id)
+            self.remember_settings(hook)
             persist_import_link(context, hook, self.import_id, self.log)
         except HubSpotError as error:
             fail_task_if_permanent(error)
@@ -132,18 +142,75 @@ class ImportStateSensor(CancelOnGiveUp, BaseSensorOperator):
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
             return super().execute(context)
-        end_time = time.time() + self.timeout
-        checked = self.poke(context)
+        return self._watch(context, lambda: self._check_then_defer(context))
+
+    def _check_then_defer(self, context: Context) -> Any:
+        """Check once in the worker, then defer until the timeout (or `execution_timeout`, which
+        Airflow 3 does not apply to a deferred task itself) with the time that is left."""
+        started = time.time()
+        end_time = started + self.timeout
+        if self.execution_timeout is not None:
+            end_time = min(end_time, started + self.execution_timeout.total_seconds())
+        checked = self._first_check(context)
         if isinstance(checked, PokeReturnValue) and checked.is_done:
             return checked.xcom_value
         # The trigger's first poll comes one interval after this check, as the next poke would:
         # polling at once would spend a request on the state just read.
-        first_poll_at = time.time() + self.poke_interval
-        self.defer(trigger=self._trigger(end_time, first_poll_at), method_name="execute_complete")
+        now = time.time()
+        self.defer(
+            trigger=self._trigger(end_time, now + self.poke_interval),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=max(end_time - now, 0.0)),
+        )
+
+    def _first_check(self, context: Context) -> PokeReturnValue | bool:
+        """One poke with the rules of Airflow's poke loop (`BaseSensorOperator.execute`), so that
+        `soft_fail`, `never_fail` and `silent_fail` end the same whether this check or a later
+        poll of the trigger sees the outcome."""
+        from airflow_provider_hubspot_imports.waiting import exception_kinds
+
+        kinds = exception_kinds()
+        skip = kinds["skip"][0]
+        final: tuple[type[BaseException], ...] = (
+            AirflowSensorTimeout,
+            AirflowFailException,
+            *kinds["task_timeout"],
+        )
+        try:
+            return self.poke(context)
+        except final as error:
+            if self.soft_fail:
+                raise skip("Skipping due to soft_fail is set to True.") from error
+            if getattr(self, "never_fail", False):
+                raise skip("Skipping due to never_fail is set to True.") from error
+            raise
+        except kinds["skip"]:
+            raise
+        except Exception as error:
+            if getattr(self, "silent_fail", False):
+                self.log.error("Sensor poke failed; the trigger checks again: %s", error)
+                return False
+            if getattr(self, "never_fail", False):
+                raise skip("Skipping due to never_fail is set to True.") from error
+            raise
+
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
+        """Airflow 3 skips a resumed sensor that fails with `never_fail` as its poke loop does;
+        Airflow 2.11 only with `soft_fail`: the same outcome on both."""
+        from airflow_provider_hubspot_imports.waiting import exception_kinds
+
+        try:
+            return super().resume_execution(next_method, next_kwargs, context)
+        except AirflowException as error:
+            skip = exception_kinds()["skip"][0]
+            if getattr(self, "never_fail", False) and not isinstance(error, skip):
+                raise skip("Skipping due to never_fail is set to True.") from error
+            raise
 
     def _trigger(self, end_time: float | None, first_poll_at: float | None = None) -> ImportStateTrigger:
         from airflow_provider_hubspot_imports.triggers.imports import ImportStateTrigger
 
+        max_wait = getattr(self, "max_wait", None)
         return ImportStateTrigger(
             import_id=self.import_id,
             hubspot_conn_id=self.hubspot_conn_id,
@@ -152,34 +219,24 @@ class ImportStateSensor(CancelOnGiveUp, BaseSensorOperator):
             success_states=sorted(state.value for state in self.success_states),
             failure_states=sorted(state.value for state in self.failure_states),
             first_poll_at=first_poll_at,
+            cancel_on_timeout=self.cancel_on_timeout,
+            exponential_backoff=bool(getattr(self, "exponential_backoff", False)),
+            max_wait=None if max_wait is None else _seconds(max_wait),
         )
 
     def execute_complete(self, context: Context, event: Mapping[str, Any] | None = None) -> Any:
         """Resume after `ImportStateTrigger` fired: the same verdict, message and XCom as a poke."""
-        from airflow_provider_hubspot_imports.triggers import imports as trigger
+        from airflow_provider_hubspot_imports.resume import finish_wait
 
-        status = event.get("status") if isinstance(event, Mapping) else None
-        message = str(event.get("message", "")) if isinstance(event, Mapping) else ""
-        if status in (trigger.SUCCEEDED, trigger.FAILED) and isinstance(event, Mapping):
-            record = event.get("record")
-            if not isinstance(record, Mapping):
-                raise AirflowException(
-                    f"The trigger reported {status!r} without the import record: {event!r}"
-                )
-            result = self.complete(record)
-            if isinstance(result, PokeReturnValue) and result.is_done:
-                return result.xcom_value
-            raise AirflowException(
-                f"The trigger reported {status!r} but the record it sent is not finished by this sensor's "
-                f"states: {message}"
-            )
-        if status == trigger.TIMEOUT:
-            raise AirflowSensorTimeout(message)
-        if status == trigger.ERROR:
-            raise AirflowFailException(message)
-        raise AirflowException(
-            f"Unexpected event from ImportStateTrigger for import {self.import_id}: {event!r}"
-        )
+        def settle_record(raw_record: Mapping[str, Any]) -> dict[str, Any] | None:
+            result = self.complete(raw_record)
+            return result.xcom_value if isinstance(result, PokeReturnValue) and result.is_done else None
+
+        return finish_wait(event, self.import_id, settle_record)
+
+
+def _seconds(value: timedelta | float) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 __all__ = ["ImportState", "ImportStateSensor"]

@@ -278,11 +278,13 @@ class EmulatorApp:
         return Reply.json(200, record)
 
     def list_imports(self, request: Request, match: re.Match[str]) -> Reply:
+        """The active imports, oldest first, each as its GET would serve it (name and request included)."""
         with self.model.lock:
             active = [
                 emulated.record() for _, emulated in sorted(self.model.imports.items()) if emulated.is_active
             ]
-        return _page(request, active)
+            page_size = self.model.list_page_size
+        return _page(request, active, max_limit=page_size)
 
     def import_errors(self, request: Request, match: re.Match[str]) -> Reply:
         emulated, refused = self._find(match)
@@ -361,7 +363,21 @@ class EmulatorApp:
         import_id = self.model.start_import(import_request, uploads)
         with self.model.lock:
             record = self.model.imports[import_id].record()
-        return Reply.json(200, record)
+            lost = self.model.lost_start_answers.popleft() if self.model.lost_start_answers else None
+            delay = self.model.start_delay
+        reply = Reply.from_fault(lost) if lost is not None else Reply.json(200, record)
+        reply.delay += delay
+        return reply
+
+    def upload_cut(self, method: str, path: str) -> int | None:
+        """Bytes of a start's body to read before dropping its connection (scripted), or None."""
+        if method != "POST" or not any(
+            route_method == "POST" and handler == self.start_import and pattern.match(path)
+            for route_method, pattern, handler, _ in self.routes
+        ):
+            return None
+        with self.model.lock:
+            return self.model.upload_cuts.popleft() if self.model.upload_cuts else None
 
     def _find(self, match: re.Match[str]) -> tuple[Any, Reply | None]:
         import_id = _parse_id(match.group("import_id"))
@@ -378,10 +394,10 @@ class EmulatorApp:
         return emulated, None
 
 
-def _page(request: Request, items: list[Any]) -> Reply:
+def _page(request: Request, items: list[Any], max_limit: int | None = None) -> Reply:
     """HubSpot's forward paging: `after` is an opaque cursor (here an offset), absent on the last page."""
     try:
-        limit = max(1, min(500, int(request.param("limit") or 100)))
+        limit = max(1, min(max_limit or 500, int(request.param("limit") or 100)))
         start = int(request.param("after") or 0)
     except ValueError:
         return hubspot_error(400, "VALIDATION_ERROR", "limit and after must be integers")

@@ -55,6 +55,23 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         boundary = boundary_of(self.headers.get("Content-Type"))
         body, form = b"", None
+        cut = self.server.app.upload_cut(self.command, parts.path) if length else None
+        if cut is not None:  # a connection dropped mid-upload: read part of the body, then close
+            self.rfile.read(min(cut, length))
+            self.server.app.model.record_request(
+                LoggedRequest(
+                    method=self.command,
+                    path=parts.path,
+                    query=parse_qs(parts.query),
+                    import_id=None,
+                    status=0,
+                    at=self.server.app.model.now(),
+                    user_agent=self.headers.get("User-Agent"),
+                    authorized=True,
+                )
+            )
+            self.close_connection = True
+            return
         if boundary and length:
             try:
                 form = read_form(self.rfile.read, length, boundary)
@@ -195,6 +212,42 @@ class HubSpotEmulator:
         """Answer the next starts (POSTs of new imports) with these faults, in order."""
         with self.model.lock:
             self.model.start_faults.extend(Fault.parse(fault) for fault in faults)
+
+    def lose_start_answers(self, faults: Iterable[Fault | Mapping[str, Any]] = (Fault(drop=True),)) -> None:
+        """The next starts create their import, then answer with these faults (default: the
+        connection drops), as when HubSpot's answer is lost on the way back."""
+        with self.model.lock:
+            self.model.lost_start_answers.extend(Fault.parse(fault) for fault in faults)
+
+    def cut_uploads(self, *after_bytes: int) -> None:
+        """Drop the next starts' connections after reading this many bytes of each body: no import
+        is created."""
+        with self.model.lock:
+            self.model.upload_cuts.extend(after_bytes)
+
+    def set_start_delay(self, seconds: float) -> None:
+        """Every start takes this long to answer (after the import was created)."""
+        with self.model.lock:
+            self.model.start_delay = float(seconds)
+
+    def set_list_page_size(self, page_size: int | None) -> None:
+        """Serve the list of active imports (oldest first) at most `page_size` a page, whatever the
+        client asks: a lookup then has to follow the cursor across pages."""
+        with self.model.lock:
+            self.model.list_page_size = page_size
+
+    def started_imports(self) -> list[dict[str, Any]]:
+        """Every import started through the API, oldest first: its id, name, the importRequest it
+        was started with, and its uploads."""
+        return [
+            {
+                "id": emulated.import_id,
+                "name": emulated.fields.get("importName"),
+                "import_request": emulated.fields.get("importRequestJson"),
+                "uploads": list(emulated.uploads),
+            }
+            for emulated in self.model.started_imports()
+        ]
 
     def add_errors(self, import_id: int, errors: Iterable[Mapping[str, Any]]) -> None:
         with self.model.lock:

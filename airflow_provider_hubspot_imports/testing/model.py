@@ -260,6 +260,11 @@ class EmulatorModel:
         self.rate_limiter: RateLimiter | None = None
         self.start_lifecycle: list[Any] = list(DEFAULT_START_LIFECYCLE)
         self.start_faults: deque[Fault] = deque()  # served to POSTs that start imports, in order
+        # Served to starts *after* the import was created: HubSpot acted, its answer was lost.
+        self.lost_start_answers: deque[Fault] = deque()
+        self.start_delay = 0.0  # seconds each start takes to answer
+        self.upload_cuts: deque[int] = deque()  # drop the next starts' connections after N body bytes
+        self.list_page_size: int | None = None  # a cap on the list's page size, whatever `limit` asks
         from airflow_provider_hubspot_imports.testing.oauth import OAuthState
 
         self.oauth = OAuthState()
@@ -321,6 +326,11 @@ class EmulatorModel:
             importName=name,
             importRequestJson=dict(import_request),
         )
+
+    def started_imports(self) -> list[EmulatedImport]:
+        """The imports started through the API (not added by a test), oldest first."""
+        with self.lock:
+            return [emulated for _, emulated in sorted(self.imports.items()) if emulated.uploads]
 
     def cancel(self, import_id: int) -> EmulatedImport | None:
         """Cancel an active import (it is CANCELED from now on); None when it is not active."""

@@ -14,9 +14,10 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_hubspot_imports._compat import AirflowNotFoundException
+from airflow_provider_hubspot_imports._compat import AIRFLOW_V3, AirflowNotFoundException
 from airflow_provider_hubspot_imports.core.ids import validate_import_id
 from airflow_provider_hubspot_imports.core.outcome import Verdict, judge
+from airflow_provider_hubspot_imports.core.stops import abandoned_by_person, next_poll_delay
 from airflow_provider_hubspot_imports.errors import HubSpotError
 from airflow_provider_hubspot_imports.models import ImportState
 from airflow_provider_hubspot_imports.waiting import wait_rules
@@ -26,6 +27,8 @@ SUCCEEDED = Verdict.SUCCEEDED.value
 FAILED = Verdict.FAILED.value
 TIMEOUT = "timeout"
 ERROR = "error"
+# What `task_state_in_database` answers for a deferral past its timeout.
+TIMED_OUT = "deferral timed out"
 
 
 class ImportStateTrigger(BaseTrigger):
@@ -46,6 +49,12 @@ class ImportStateTrigger(BaseTrigger):
     :param first_poll_at: epoch seconds of the first poll (None: at once). The sensor checks the
         import just before it defers, so it sets this one interval later: no request is wasted on a
         state it has just read. After a triggerer restart a past time means "poll now".
+    :param cancel_on_timeout: cancel the import when a person marks the deferred task failed or
+        skipped, or clears it (Airflow 3.3+ calls `on_kill` then). Not when the trigger moves to
+        another triggerer or the task will be retried: the task's state tells these apart.
+    :param exponential_backoff: double the interval after each poll, as a sensor's
+        ``exponential_backoff`` does; `max_wait` caps it (seconds). Restarts from `poll_interval`
+        when the trigger is started again (another triggerer, a restart).
     """
 
     def __init__(
@@ -58,8 +67,14 @@ class ImportStateTrigger(BaseTrigger):
         success_states: Iterable[str] | None = None,
         failure_states: Iterable[str] | None = None,
         first_poll_at: float | None = None,
+        cancel_on_timeout: bool = False,
+        exponential_backoff: bool = False,
+        max_wait: float | None = None,
     ) -> None:
         super().__init__()
+        self.cancel_on_timeout = bool(cancel_on_timeout)
+        self.exponential_backoff = bool(exponential_backoff)
+        self.max_wait = None if max_wait is None else float(max_wait)
         self.first_poll_at = None if first_poll_at is None else float(first_poll_at)
         self.import_id = import_id
         self.hubspot_conn_id = hubspot_conn_id
@@ -85,6 +100,9 @@ class ImportStateTrigger(BaseTrigger):
                 "success_states": _names(self.success_states),
                 "failure_states": _names(self.failure_states),
                 "first_poll_at": self.first_poll_at,
+                "cancel_on_timeout": self.cancel_on_timeout,
+                "exponential_backoff": self.exponential_backoff,
+                "max_wait": self.max_wait,
             },
         )
 
@@ -105,6 +123,10 @@ class ImportStateTrigger(BaseTrigger):
                 f"Connection '{self.hubspot_conn_id}' is not defined ({error}). Create a connection of "
                 f"type hubspot with that id, or pass the id of an existing one as hubspot_conn_id.",
             )
+        except asyncio.CancelledError:
+            if not AIRFLOW_V3:  # Airflow 2.11's triggerer stops a trigger without calling on_kill
+                await self._stopped(task_state_in_database)
+            raise
         yield event
 
     async def _wait(self) -> TriggerEvent:
@@ -115,16 +137,20 @@ class ImportStateTrigger(BaseTrigger):
         if self.first_poll_at is not None:
             until = self.first_poll_at if self.end_time is None else min(self.first_poll_at, self.end_time)
             await asyncio.sleep(max(0.0, until - time.time()))
+        polls = 0
         async with HubSpotAsyncClient(self.hubspot_conn_id, log=self.log) as client:
             while True:
-                delay = self.poll_interval
+                polls += 1
+                delay = next_poll_delay(
+                    self.poll_interval, polls, exponential=self.exponential_backoff, max_wait=self.max_wait
+                )
                 try:
                     record = await client.get_import(self.import_id)
                 except HubSpotError as error:
                     if error.permanent:
                         return self._event(ERROR, str(error))
                     # HubSpot's Retry-After, when longer than the interval, sets the next poll.
-                    delay = max(self.poll_interval, error.retry_after or 0.0)
+                    delay = max(delay, error.retry_after or 0.0)
                     self.log.warning(
                         "Could not read import %s this time; polling again in %g s. %s",
                         self.import_id,
@@ -144,11 +170,88 @@ class ImportStateTrigger(BaseTrigger):
                     return self._event(TIMEOUT, self._timeout_message())
                 await asyncio.sleep(delay if remaining is None else min(delay, remaining))
 
+    async def on_kill(self) -> None:
+        """Airflow 3.3+ calls this when it removes the trigger from this triggerer because of a
+        person's action on the task, and also when the trigger moved to another triggerer."""
+        await self._stopped(task_state)
+
+    async def _stopped(self, read_state: Any) -> None:
+        """With `cancel_on_timeout`, cancel the import only if the task's state, read now, says the
+        wait was given up (`core.stops.abandoned_by_person`); a state that cannot be read, or a
+        deferral that ended at its timeout (the resumed task decides then), leaves it running."""
+        if not self.cancel_on_timeout:
+            return
+        ti = getattr(self, "task_instance", None)
+        if ti is None:
+            self.log.warning("Trigger for import %s killed; no task to ask: left running.", self.import_id)
+            return
+        try:
+            state = await asyncio.to_thread(read_state, ti)
+        except Exception as error:
+            self.log.warning(
+                "Trigger for import %s killed; the task's state could not be read (%s): left running.",
+                self.import_id,
+                error,
+            )
+            return
+        reason = abandoned_by_person(state)
+        if reason is None or state == TIMED_OUT:
+            self.log.info(
+                "Trigger for import %s stopped while the task is %s: the import is left running.",
+                self.import_id,
+                state,
+            )
+            return
+        from airflow_provider_hubspot_imports.waiting import cancel_quietly
+
+        await asyncio.to_thread(cancel_quietly, self.hubspot_conn_id, self.import_id, reason, self.log)
+
     def _timeout_message(self) -> str:
         return (
             f"Import {self.import_id} did not reach {' or '.join(_names(self.success_states))} "
             f"or a failure state before the sensor's timeout."
         )
+
+
+def task_state(ti: Any) -> str | None:
+    """The current state of the trigger's task instance, asked of Airflow's supervisor (the
+    triggerer's, on Airflow 3); None when it has none (cleared)."""
+    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+
+    states = RuntimeTaskInstance.get_task_states(
+        dag_id=ti.dag_id, task_ids=[ti.task_id], run_ids=[ti.run_id], map_index=ti.map_index
+    )
+    key = ti.task_id if ti.map_index is None or ti.map_index < 0 else f"{ti.task_id}_{ti.map_index}"
+    run_states = states.get(ti.run_id)
+    if not run_states or key not in run_states:
+        raise LookupError(f"no task instance {ti.dag_id}.{key} in run {ti.run_id}")
+    state = run_states[key]
+    return None if state is None else str(getattr(state, "value", state))
+
+
+def task_state_in_database(ti: Any) -> str | None:
+    """Airflow 2.11 (the triggerer reads the metadata database itself): the task's state, or
+    `TIMED_OUT` when its deferral has passed its timeout, which Airflow 2.11 also ends by stopping
+    the trigger."""
+    from datetime import datetime, timezone
+
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = (
+            session.query(TaskInstance.state, TaskInstance.trigger_timeout)
+            .filter_by(dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id, map_index=ti.map_index)
+            .one_or_none()
+        )
+    if row is None:
+        raise LookupError(f"no task instance {ti.dag_id}.{ti.task_id} in run {ti.run_id}")
+    state, trigger_timeout = row
+    if trigger_timeout is not None:
+        deadline = trigger_timeout if trigger_timeout.tzinfo else trigger_timeout.replace(tzinfo=timezone.utc)
+        if deadline <= datetime.now(timezone.utc):
+            return TIMED_OUT
+    return None if state is None else str(getattr(state, "value", state))
 
 
 def _names(states: Iterable[ImportState]) -> list[str]:

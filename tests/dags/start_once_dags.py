@@ -1,0 +1,97 @@
+"""DAGs for "one import per task instance": a start operator whose first try can be made to fail
+at a chosen point (`params.crash_at`), as a worker crash or a lost try would, in both wait modes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from airflow_provider_hubspot_imports.models import ImportState
+from airflow_provider_hubspot_imports.operators.imports import HubSpotStartImportOperator
+from airflow_provider_hubspot_imports.triggers.imports import ImportStateTrigger
+
+try:
+    from airflow.sdk import DAG
+except ImportError:
+    from airflow import DAG  # type: ignore[no-redef,attr-defined]
+
+START = datetime(2026, 1, 1)
+# Crash points of the first try (the second try runs undisturbed).
+BEFORE_UPLOAD = "before_upload"  # the try dies before a byte is uploaded
+NOT_SAVED = "answer_not_saved"  # HubSpot answered, the try dies before the task state store write
+WAITING = "waiting_in_worker"  # the try dies while polling in the worker
+DEFERRED = "deferred"  # the try is lost while deferred, the import still running
+FINISHED = "finished"  # the try is lost as it resumes, the import already finished
+
+
+class SimulatedCrash(RuntimeError):
+    """What the first try dies of."""
+
+
+class CrashingStart(HubSpotStartImportOperator):
+    """The start operator, failing its first try at `params.crash_at`."""
+
+    def execute(self, context: Any) -> Any:
+        self._context = context
+        return super().execute(context)
+
+    def _crash(self, point: str, context: Any = None) -> None:
+        context = context or self._context
+        if context["params"].get("crash_at") == point and context["ti"].try_number == 1:
+            raise SimulatedCrash(f"simulated crash of try 1: {point}")
+
+    def _start(self, hook: Any, key: Any) -> Any:
+        self._crash(BEFORE_UPLOAD)
+        return super()._start(hook, key)
+
+    def _remember(self, context: Any, key: Any, import_id: str) -> None:
+        self._crash(NOT_SAVED, context)
+        super()._remember(context, key, import_id)
+
+    def _poll(self, hook: Any, raw_record: dict[str, Any]) -> dict[str, Any]:
+        self._crash(WAITING)
+        return super()._poll(hook, raw_record)
+
+    def _trigger(self, import_id: str, *, end_time: float, first_poll_at: float) -> ImportStateTrigger:
+        trigger = super()._trigger(import_id, end_time=end_time, first_poll_at=first_poll_at)
+        if self._context["params"].get("crash_at") == DEFERRED and self._context["ti"].try_number == 1:
+            # The try's wait ends while the import is still PROCESSING, and the try dies there.
+            trigger.success_states = trigger.success_states | {ImportState.PROCESSING}
+        return trigger
+
+    def execute_complete(self, context: Any, event: Any = None, import_id: str | None = None) -> Any:
+        self._crash(DEFERRED, context)
+        self._crash(FINISHED, context)
+        return super().execute_complete(context, event, import_id)
+
+
+def start_dag(dag_id: str, *, deferrable: bool, **operator_args: Any) -> None:
+    with DAG(
+        dag_id,
+        schedule=None,
+        start_date=START,
+        catchup=False,
+        params={"csv_path": "/nonexistent.csv", "crash_at": ""},
+    ):
+        CrashingStart(
+            task_id="start_import",
+            import_request={
+                "name": "Contacts",
+                "files": [{"fileName": "{{ params.csv_path.split('/')[-1] }}", "fileFormat": "CSV"}],
+            },
+            files="{{ params.csv_path }}",
+            wait_for_completion=True,
+            deferrable=deferrable,
+            poke_interval=timedelta(seconds=0.2),
+            timeout=timedelta(seconds=30),
+            retries=2,
+            retry_delay=timedelta(0),
+            **operator_args,
+        )
+
+
+start_dag("test_start_once_worker", deferrable=False)
+start_dag("test_start_once_deferred", deferrable=True)
+start_dag("test_start_no_key", deferrable=False, idempotency_key=False)
+start_dag("test_start_gate_worker", deferrable=False, max_error_rows=0)
+start_dag("test_start_gate_deferred", deferrable=True, max_error_rows=0)

@@ -1,0 +1,62 @@
+"""A poke-mode ImportStateSensor in its own process, with Airflow's task-runner SIGTERM handler.
+
+`airflow.sdk.execution_time.task_runner._on_term` (Airflow 3.3) and `TaskInstance._run_raw_task`'s
+handler (2.11) call `task.on_kill()` from the SIGTERM handler; this child does the same. After its
+first poke the connection is gone from the environment, so a cancel that looked it up would fail.
+Arguments: import id, and "retry" or "last" (whether Airflow would retry this try).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from types import SimpleNamespace
+
+from airflow_provider_hubspot_imports.sensors.imports import ImportStateSensor
+
+
+def main(import_id: str, which_try: str) -> None:
+    retry = which_try == "retry"
+    sensor = ImportStateSensor(
+        task_id="wait",
+        import_id=import_id,
+        mode="poke",
+        poke_interval=0.2,
+        timeout=600,
+        cancel_on_timeout=True,
+    )
+    # What Airflow's task instance tells about retries: Airflow 3's context from the server, and
+    # Airflow 2.11's `is_eligible_to_retry`.
+    ti = SimpleNamespace(
+        _ti_context_from_server=SimpleNamespace(should_retry=retry),
+        is_eligible_to_retry=lambda: retry,
+        xcom_push=lambda key, value: None,  # the "HubSpot import" link
+    )
+
+    def on_term(signum: int, frame: object) -> None:
+        started = time.monotonic()
+        sensor.on_kill()
+        print(f"on_kill took {time.monotonic() - started:.3f} s", flush=True)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, on_term)
+    poke = sensor.poke
+
+    def poke_then_lose_the_connection(context: object) -> object:
+        result = poke(context)  # type: ignore[arg-type]
+        os.environ.pop("AIRFLOW_CONN_HUBSPOT_DEFAULT", None)
+        sensor.poke = poke_without_connection  # type: ignore[method-assign]
+        print("poked", flush=True)
+        return result
+
+    def poke_without_connection(context: object) -> bool:
+        return False
+
+    sensor.poke = poke_then_lose_the_connection  # type: ignore[method-assign]
+    sensor.execute({"ti": ti})
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
