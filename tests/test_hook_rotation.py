@@ -94,3 +94,18 @@ def test_the_credentials_key_covers_every_credential_and_holds_none():
     assert len(keys) == 7
     assert key(**oauth) == key(**oauth) and key(**oauth, timeout=5) == key(**oauth)
     assert not any("secret-1" in value or "refresh-1" in value for value in keys)
+
+
+def test_a_hook_on_given_settings_never_looks_the_connection_up_again(monkeypatch, hubspot_emulator):
+    """`from_settings` serves `on_kill`, which must not wait on a connection lookup."""
+    use_connection(monkeypatch, "given", host=hubspot_emulator.base_url, password=hubspot_emulator.token)
+    settings = HubSpotHook("given").settings
+    import_id = hubspot_emulator.add_import(lifecycle=[("DONE",)])
+    hubspot_emulator.model.tokens.clear()
+
+    def no_lookup(conn_id):
+        raise AssertionError("looked the connection up")
+
+    monkeypatch.setattr(HubSpotHook, "get_connection", staticmethod(no_lookup))
+    with pytest.raises(HubSpotAuthError, match="HTTP 401"):
+        HubSpotHook.from_settings(settings).get_import(import_id)

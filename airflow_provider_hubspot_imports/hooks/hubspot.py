@@ -84,6 +84,7 @@ class HubSpotHook(BaseHook):
         super().__init__()
         self.hubspot_conn_id = hubspot_conn_id
         self._overrides: dict[str, Any] = {}
+        self._looked_up = False  # True once `settings` came from a connection lookup
         if timeout is not None:
             self._overrides["timeout"] = validate_timeout(timeout)
         if retry_max_seconds is not None:
@@ -115,6 +116,7 @@ class HubSpotHook(BaseHook):
     def settings(self) -> HubSpotSettings:
         """The connection's validated settings, looked up once per hook."""
         conn = self.get_connection(self.hubspot_conn_id)
+        self._looked_up = True  # settings given to `from_settings` are never looked up again
         return settings_for_connection(conn, self.hubspot_conn_id, self._overrides)
 
     @cached_property
@@ -279,6 +281,8 @@ class HubSpotHook(BaseHook):
         """Look the connection up again; True when its credentials changed since it was read. Then
         everything derived from the old ones (OAuth tokens, the session's Authorization header) is
         dropped, so nothing made from an old secret is sent again."""
+        if not self._looked_up:
+            return False
         before = credentials_key(self.settings)
         self.__dict__.pop("settings", None)
         if credentials_key(self.settings) == before:
