@@ -140,3 +140,15 @@ def test_a_slow_drip_over_tls_is_cut_on_the_wall_clock(monkeypatch, certificate)
         with pytest.raises(HubSpotConnectionError, match="the attempt's wall-clock deadline"):
             hook.get_import(7)
         assert time.monotonic() - started < 1 + 3  # a per-read timeout would have waited 160 s
+
+
+def test_the_ssl_context_is_built_once_per_bundle_and_again_when_the_file_changes(tmp_path, certificate):
+    from airflow_provider_hubspot_imports.core.tls import shared_ssl_context
+
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(certificate[0].read_bytes())
+    first = shared_ssl_context(str(bundle))
+    assert shared_ssl_context(str(bundle)) is first
+    assert shared_ssl_context(None) is shared_ssl_context(None)
+    bundle.write_bytes(certificate[0].read_bytes() * 2)  # rotated: the file changed
+    assert shared_ssl_context(str(bundle)) is not first

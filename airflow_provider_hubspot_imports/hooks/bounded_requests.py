@@ -152,11 +152,11 @@ class _WatchedHTTPSPool(HTTPSConnectionPool):
 
 
 class BoundedAdapter(HTTPAdapter):
-    """Mounts `ssl_context` (built once per session from the connection's CA bundle) on every pool,
-    and connections that an `AttemptClock` can cut. No retries at this level: the hook's policy
-    decides those."""
+    """Mounts `ssl_context` (the connection's CA bundle or the system store; None for a plain-http
+    base URL) on every pool, and connections that an `AttemptClock` can cut. No retries at this
+    level: the hook's policy decides those."""
 
-    def __init__(self, ssl_context: ssl.SSLContext, **kwargs: Any) -> None:
+    def __init__(self, ssl_context: ssl.SSLContext | None, **kwargs: Any) -> None:
         self.ssl_context = ssl_context
         super().__init__(max_retries=0, **kwargs)
 

@@ -21,7 +21,7 @@ from airflow_provider_hubspot_imports.core.redact import redact
 from airflow_provider_hubspot_imports.core.retry import RetryPolicy, tenacity_arguments
 from airflow_provider_hubspot_imports.core.settings import CONN_TYPE, HubSpotSettings, validate_timeout
 from airflow_provider_hubspot_imports.core.start_key import LOOKUP_LIMIT, KeyLookup, StartKey
-from airflow_provider_hubspot_imports.core.tls import ssl_context
+from airflow_provider_hubspot_imports.core.tls import shared_ssl_context
 from airflow_provider_hubspot_imports.core.transport import (
     Parse,
     connection_error,
@@ -131,8 +131,12 @@ class HubSpotHook(BaseHook):
     @cached_property
     def session(self) -> requests.Session:
         """One session per hook: TLS trust from one SSL context (the connection's CA bundle or the
-        system store), built here once; a missing or unreadable bundle is a HubSpotInputError."""
-        context = ssl_context(self.settings.ca_bundle, self.hubspot_conn_id)
+        system store); a missing or unreadable bundle is a HubSpotInputError."""
+        settings = self.settings
+        # Built once per process and bundle; a plain-http (loopback) base URL needs none, but a
+        # bundle it names is still checked.
+        needed = settings.base_url.startswith("https://") or settings.ca_bundle is not None
+        context = shared_ssl_context(settings.ca_bundle, self.hubspot_conn_id) if needed else None
         session = NoRedirectSession()
         adapter = BoundedAdapter(context)
         session.mount("https://", adapter)
