@@ -18,10 +18,28 @@ DEFAULT_WINDOW_SECONDS = 10.0
 
 
 _PREFIX = "x-hubspot-ratelimit-"
+_SUFFIXES = ("max", "remaining", "interval-milliseconds", "daily", "daily-remaining")
 
 
-def _count(headers: Mapping[str, str], suffix: str) -> int | None:
-    value = headers.get(_PREFIX + suffix)
+def _rate_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The rate-limit headers present, by lower-case suffix. A plain dict is searched in any case;
+    the transports' header mappings (requests, httpx, aiohttp) look names up case-insensitively."""
+    if isinstance(headers, dict):
+        return {
+            name.lower()[len(_PREFIX) :]: value
+            for name, value in headers.items()
+            if name.lower().startswith(_PREFIX)
+        }
+    found = {}
+    for suffix in _SUFFIXES:
+        value = headers.get(_PREFIX + suffix)
+        if value is not None:
+            found[suffix] = value
+    return found
+
+
+def _count(found: Mapping[str, str], suffix: str) -> int | None:
+    value = found.get(suffix)
     try:
         return int(value) if value is not None and value.strip() else None
     except ValueError:
@@ -41,7 +59,7 @@ class RateBudget:
     @classmethod
     def from_headers(cls, headers: Mapping[str, str]) -> RateBudget | None:
         """The budget an answer's headers report (names in any case), or None when it has none."""
-        found = {name.lower(): value for name, value in headers.items() if name.lower().startswith(_PREFIX)}
+        found = _rate_headers(headers)
         if not found:
             return None
         interval = _count(found, "interval-milliseconds")
