@@ -40,6 +40,18 @@ class HubSpotError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    @property
+    def sub_category(self) -> str | None:
+        """HubSpot's `subCategory` of the error body, when it sent one (also shown in the message)."""
+        value = self.body.get("subCategory")
+        return str(value) if value not in (None, "") else None
+
+    @property
+    def links(self) -> dict[str, str]:
+        """HubSpot's `links` of the error body (name -> URL), also shown in the message."""
+        links = self.body.get("links")
+        return {str(name): str(url) for name, url in links.items()} if isinstance(links, Mapping) else {}
+
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(status={self.status!r}, category={self.category!r}, "

@@ -33,7 +33,6 @@ def _done(**counters: int) -> ImportRecord:
             {"TOTAL_ROWS": 100, "ERRORS": 6},
             "6 error rows, more than max_error_rows=5",
         ),
-        (QualityGate(max_error_rows=0), {"TOTAL_ROWS": 100}, None),  # no ERRORS counter: no errors
         (QualityGate(max_error_ratio=0.05), {"TOTAL_ROWS": 100, "ERRORS": 5}, None),
         (
             QualityGate(max_error_ratio=0.05),
@@ -44,8 +43,45 @@ def _done(**counters: int) -> ImportRecord:
         (QualityGate(max_error_ratio=0.0), {"TOTAL_ROWS": 0}, None),
     ],
 )
-def test_quality_gate(gate, counters, breach):
+def test_quality_gate_on_the_errors_counter(gate, counters, breach):
     found = gate.breach(_done(**counters))
+    if breach is None:
+        assert found is None
+    else:
+        assert found is not None and breach in found
+
+
+@pytest.mark.parametrize(
+    ("gate", "counters", "to_count", "counted", "breach"),
+    [
+        (
+            QualityGate(max_error_rows=0),
+            {"TOTAL_ROWS": 100},
+            1,
+            1,
+            "1 error rows (1 counted from the errors endpoint",
+        ),
+        (QualityGate(max_error_rows=0), {"TOTAL_ROWS": 100}, 1, 0, None),
+        (QualityGate(max_error_rows=5), {}, 6, 5, None),
+        (QualityGate(max_error_rows=5), {}, 6, 6, "counted from the errors endpoint"),
+        (QualityGate(max_error_ratio=0.05), {"TOTAL_ROWS": 100}, 6, 5, None),
+        (QualityGate(max_error_ratio=0.05), {"TOTAL_ROWS": 100}, 6, 6, "6 of 100 rows failed (6.0%)"),
+        (QualityGate(max_error_ratio=0.05), {}, 1, 1, "no TOTAL_ROWS counter"),
+        (
+            QualityGate(max_error_rows=2, max_error_ratio=0.5),
+            {"TOTAL_ROWS": 10},
+            6,
+            3,
+            "more than max_error_rows=2",
+        ),
+        (QualityGate(max_error_rows=0), {"ERRORS": 0}, None, None, None),
+        (QualityGate(), {}, None, None, None),
+    ],
+)
+def test_without_an_errors_counter_the_gate_counts_error_rows(gate, counters, to_count, counted, breach):
+    record = _done(**counters)
+    assert gate.rows_to_count(record) == to_count
+    found = gate.breach(record, counted)
     if breach is None:
         assert found is None
     else:
@@ -85,12 +121,14 @@ def test_import_page_url_follows_the_data_centre():
 
 def test_multipart_length_is_known_before_reading_any_file():
     part = FilePart(filename='we"ird.csv', size=1234, source=None)
-    form = MultipartForm(fields=(("importRequest", "{}", "application/json"),), files=(("files", part),))
+    form = MultipartForm(fields=(("importRequest", "{}", ""),), files=(("files", part),))
 
     literal = [segment for segment in form.segments() if isinstance(segment, bytes)]
     assert form.content_length == 1234 + sum(map(len, literal))
     assert b'filename="we%22ird.csv"' in literal[1]
     assert b"Content-Type: text/csv" in literal[1]
+    # a plain form field: no part content type, as HubSpot's example and official client send it
+    assert literal[0].endswith(b'Content-Disposition: form-data; name="importRequest"\r\n\r\n{}\r\n')
 
 
 @pytest.mark.parametrize(
@@ -106,3 +144,10 @@ def test_multipart_length_is_known_before_reading_any_file():
 )
 def test_a_start_is_retried_only_when_hubspot_provably_did_not_handle_it(error, retried):
     assert RetryPolicy.should_retry_unprocessed(error) is retried
+
+
+def test_a_count_that_stopped_at_the_cap_says_at_least():
+    found = QualityGate(max_error_rows=3).breach(_done(TOTAL_ROWS=9), 10, counted_all=False)
+    assert found is not None and found.startswith(
+        "10 error rows (at least 10 counted from the errors endpoint"
+    )

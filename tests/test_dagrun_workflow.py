@@ -44,6 +44,25 @@ def test_quality_gate_fails_a_done_import_with_too_many_error_rows(run_dag, hubs
     assert hubspot_connection.token not in result.output
 
 
+def test_quality_gate_counts_error_rows_when_the_counters_lack_errors(run_dag, hubspot_connection):
+    """HubSpot's counters have no documented keys: without ERRORS, the errors endpoint decides."""
+    import_id = hubspot_connection.add_import(
+        lifecycle=[("DONE",)], counters={"TOTAL_ROWS": 100, "CREATED_OBJECTS": 92}, errors=make_errors(8)
+    )
+
+    result = run_dag("test_quality_gate", {"import_id": str(import_id)})
+
+    assert result.state == "failed"
+    assert result.try_numbers["wait_for_import"] == 1
+    assert (
+        "8 of 100 rows failed (8.0%) (8 counted from the errors endpoint: the counters have no ERRORS)"
+        in result.output
+    )
+    assert "the counters have no ERRORS; counted 8 error rows from the errors endpoint" in result.output
+    error_reads = hubspot_connection.model.requests_for(import_id, path_suffix="/errors")
+    assert len(error_reads) == 1  # the rows counted are the rows listed
+
+
 def test_quality_gate_lets_a_clean_enough_import_through(run_dag, hubspot_connection):
     import_id = hubspot_connection.add_import(
         lifecycle=[("DONE",)], counters={"TOTAL_ROWS": 100, "ERRORS": 5}, errors=make_errors(5)
@@ -81,9 +100,12 @@ def test_start_and_wait_uploads_then_returns_the_final_record(run_dag, hubspot_c
     assert record["metadata"]["counters"]["TOTAL_ROWS"] == 40
     import_id = int(record["id"])
     assert [upload.filename for upload in hubspot_connection.uploads(import_id)] == ["people.csv"]
-    served = [entry.response_json()["state"] for entry in hubspot_connection.requests(import_id)]
+    reads = [entry for entry in hubspot_connection.requests(import_id) if not entry.path.endswith("/errors")]
+    served = [entry.response_json()["state"] for entry in reads]
     assert served == ["STARTED", "PROCESSING", "DONE"]  # the emulator's lifecycle of a started import
-    assert record == hubspot_connection.requests(import_id)[-1].response_json()
+    assert record == reads[-1].response_json()
+    # The started import's counters have no ERRORS: max_error_rows=0 is checked on the errors endpoint.
+    assert len(hubspot_connection.model.requests_for(import_id, path_suffix="/errors")) == 1
 
 
 def test_start_and_wait_cancels_the_import_when_the_wait_times_out(run_dag, hubspot_connection, tmp_path):

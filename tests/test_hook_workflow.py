@@ -90,7 +90,7 @@ def test_get_import_errors_limit_and_flags(hook, hubspot_connection: HubSpotEmul
     errors = list(hook.get_import_errors(import_id, include_error_message=False, limit=10))
 
     assert len(errors) == 10
-    assert all("errorMessage" not in error and "rowData" not in error["sourceData"] for error in errors)
+    assert all("errorMessage" not in error and error["sourceData"]["rowData"] == [] for error in errors)
     assert hubspot_connection.model.requests_for(path_suffix="/errors")[0].query["limit"] == ["10"]
 
 
@@ -152,7 +152,7 @@ def test_start_accepts_object_storage_paths_and_json_text(
     [
         (_request("a.csv"), [], "No files to import"),
         (_request("other.csv"), ["a.csv"], r"do not match import_request files\[\].fileName"),
-        ({"files": [{"fileName": "a.csv"}]}, ["a.csv"], "has no fileFormat"),
+        ({"files": [{"fileName": "a.csv", "fileFormat": ["CSV"]}]}, ["a.csv"], "leave it out for CSV"),
         ({"name": "x"}, ["a.csv"], "has no 'files' list"),
         ("{not json", ["a.csv"], "not valid JSON"),
         ("{{ params.req }}", ["a.csv"], "never rendered"),

@@ -7,6 +7,7 @@ import pytest
 from airflow_provider_hubspot_imports._compat import AirflowFailException, PokeReturnValue
 from airflow_provider_hubspot_imports.models import ImportState
 from airflow_provider_hubspot_imports.sensors.imports import ImportStateSensor
+from airflow_provider_hubspot_imports.testing import make_errors
 
 
 def sensor(**kwargs) -> ImportStateSensor:
@@ -109,3 +110,37 @@ def test_sensor_keeps_no_state_between_pokes(hubspot_connection):
     assert after == before
     assert kept.conn_id == "hubspot_default"
     assert kept.token not in repr(kept)
+
+
+def test_a_done_import_without_an_errors_counter_is_gated_on_the_errors_endpoint(hubspot_connection, logged):
+    import_id = hubspot_connection.add_import(
+        lifecycle=[("DONE",)], counters={"TOTAL_ROWS": 100, "CREATED_OBJECTS": 95}, errors=make_errors(5)
+    )
+    with pytest.raises(
+        AirflowFailException, match=r"5 error rows \(5 counted from the errors endpoint"
+    ) as caught:
+        sensor(import_id=import_id, max_error_rows=0).poke({})
+    assert "more than max_error_rows=0" in str(caught.value)
+    assert "INVALID_EMAIL at line 2" in str(caught.value)
+    assert "counted 5 error rows from the errors endpoint" in logged()
+    errors_reads = [
+        entry for entry in hubspot_connection.requests(import_id) if entry.path.endswith("/errors")
+    ]
+    assert len(errors_reads) == 1  # the rows counted are the rows shown
+
+
+def test_without_an_errors_counter_a_clean_errors_endpoint_passes(hubspot_connection, logged):
+    import_id = hubspot_connection.add_import(lifecycle=[("DONE",)], counters={"TOTAL_ROWS": 100})
+    done = sensor(import_id=import_id, max_error_rows=0, max_error_ratio=0.05).poke({})
+    assert isinstance(done, PokeReturnValue) and done.is_done
+    assert "counted 0 error rows from the errors endpoint" in logged()
+
+
+def test_with_an_errors_counter_the_gate_reads_no_errors_endpoint(hubspot_connection, logged):
+    import_id = hubspot_connection.add_import(
+        lifecycle=[("DONE",)], counters={"TOTAL_ROWS": 100, "ERRORS": 0}
+    )
+    done = sensor(import_id=import_id, max_error_rows=0).poke({})
+    assert isinstance(done, PokeReturnValue) and done.is_done
+    assert not [entry for entry in hubspot_connection.requests(import_id) if entry.path.endswith("/errors")]
+    assert "reads the ERRORS counter (0)" in logged()

@@ -4,8 +4,10 @@ import pytest
 
 from airflow_provider_hubspot_imports.core.settings import (
     DEFAULT_BASE_URL,
+    KNOWN_EXTRAS,
     parse_base_url,
     settings_from_connection_fields,
+    unknown_extras,
 )
 from airflow_provider_hubspot_imports.errors import HubSpotInputError
 
@@ -75,7 +77,10 @@ def test_defaults_and_extras():
     ("extras", "fragment"),
     [
         ({"api_version": "v4"}, "Extra 'api_version'"),
-        ({"api_version": "2025-09"}, "Extra 'api_version'"),
+        ({"api_version": "2025-03"}, "Extra 'api_version'"),
+        ({"api_version": "2026-04"}, "Extra 'api_version'"),
+        ({"verify": 2}, "Extra 'verify'"),
+        ({"verify": "/etc/ssl/a.pem", "ca_bundle": "/etc/ssl/b.pem"}, "two CA bundles"),
         ({"timeout": "0"}, "positive number"),
         ({"timeout": "-3"}, "positive number"),
         ({"timeout": "soon"}, "not a number"),
@@ -109,3 +114,29 @@ def test_repr_hides_token_and_tls_is_always_verified():
     assert TOKEN not in repr(s)
     assert s.verify == "/etc/ssl/corp.pem"
     assert settings().verify is True
+
+
+@pytest.mark.parametrize("version", ["2025-09", "2026-03", "2026-09", "v3", "2027-03", "2031-09"])
+def test_every_published_api_version_is_accepted_and_future_ones_too(version):
+    assert settings(api_version=version).api_version == version
+
+
+@pytest.mark.parametrize("verify", ["/etc/ssl/corp.pem", " /etc/ssl/corp.pem "])
+def test_a_requests_style_verify_path_is_the_ca_bundle(verify):
+    assert settings(verify=verify).ca_bundle == "/etc/ssl/corp.pem"
+    assert settings(verify=verify, ca_bundle="/etc/ssl/corp.pem").ca_bundle == "/etc/ssl/corp.pem"
+
+
+@pytest.mark.parametrize("verify", [True, "true", "True"])
+def test_verify_true_is_the_default_trust(verify):
+    assert settings(verify=verify).ca_bundle is None
+
+
+def test_unknown_extras_are_named_whatever_their_form_prefix():
+    extras = {
+        "time_out": 3,
+        "extra__hubspot__timeout": 3,
+        "extra__hubspot__proxy": "x",
+        **dict.fromkeys(KNOWN_EXTRAS),
+    }
+    assert unknown_extras(extras) == ["extra__hubspot__proxy", "time_out"]

@@ -41,7 +41,7 @@ def _quote(value: str) -> str:
 class MultipartForm:
     """Text fields first, then files, each as a part named as HubSpot expects."""
 
-    fields: tuple[tuple[str, str, str], ...]  # (part name, value, content type)
+    fields: tuple[tuple[str, str, str], ...]  # (part name, value, content type; "" for a plain field)
     files: tuple[tuple[str, FilePart], ...]  # (part name, file)
     boundary: str = field(default_factory=lambda: f"hubspot-imports-{secrets.token_hex(16)}")
 
@@ -53,9 +53,8 @@ class MultipartForm:
         disposition = f'form-data; name="{_quote(name)}"'
         if filename is not None:
             disposition += f'; filename="{_quote(filename)}"'
-        return (
-            f"--{self.boundary}\r\nContent-Disposition: {disposition}\r\nContent-Type: {content_type}\r\n\r\n"
-        ).encode()
+        typed = f"Content-Type: {content_type}\r\n" if content_type else ""
+        return f"--{self.boundary}\r\nContent-Disposition: {disposition}\r\n{typed}\r\n".encode()
 
     def segments(self) -> Iterator[bytes | FilePart]:
         """The body in order: literal bytes, and a `FilePart` where that file's bytes go."""

@@ -15,6 +15,7 @@ With a static token (no OAuth extras) `current()` always returns that token.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -38,6 +39,18 @@ class AccessToken:
     expires_in: float
     refresh_token: str | None = field(default=None, repr=False)
     use_until: float = 0.0
+
+
+def credentials_key(settings: HubSpotSettings) -> str:
+    """A digest of every credential of `settings` (host, static token, OAuth client id, client
+    secret, refresh token and token path): what a cache of tokens, or of anything made from them,
+    must be keyed on, so a fixed or rotated secret is never shadowed by what the old one produced.
+    A digest, so the key itself holds no secret."""
+    oauth = settings.oauth
+    parts = [settings.base_url, settings.token]
+    if oauth is not None:
+        parts += [oauth.client_id, oauth.client_secret, oauth.refresh_token, oauth.token_path]
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
 
 
 def refresh_request(settings: HubSpotSettings, refresh_token: str | None = None) -> ApiRequest:

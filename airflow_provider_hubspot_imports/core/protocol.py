@@ -12,6 +12,7 @@ from typing import Any
 from airflow_provider_hubspot_imports import __version__
 from airflow_provider_hubspot_imports.core.ids import validate_import_id
 from airflow_provider_hubspot_imports.core.multipart import FilePart, MultipartForm
+from airflow_provider_hubspot_imports.core.ratelimit import RateBudget
 from airflow_provider_hubspot_imports.core.redact import redact
 from airflow_provider_hubspot_imports.core.settings import LEGACY_API_VERSION, HubSpotSettings
 from airflow_provider_hubspot_imports.core.start import check_start, parse_import_request
@@ -120,14 +121,16 @@ def cancel_import_request(settings: HubSpotSettings, import_id: Any) -> ApiReque
 def start_import_request(
     settings: HubSpotSettings, import_request: Any, files: Sequence[FilePart]
 ) -> ApiRequest:
-    """Start an import: part `importRequest` (JSON text) and one `files` part per file.
+    """Start an import: part `importRequest` (JSON text, a plain form field) and one `files` part per file.
 
     Checked before any byte is sent; not idempotent (a repeated start makes a second import).
     """
     body = parse_import_request(import_request)
     check_start(body, files)
     form = MultipartForm(
-        fields=(("importRequest", json.dumps(body), "application/json"),),
+        # A plain form field holding JSON, with no part content type: as HubSpot's example and its
+        # official client send it.
+        fields=(("importRequest", json.dumps(body), ""),),
         files=tuple(("files", part) for part in files),
     )
     name = body.get("name")
@@ -170,11 +173,8 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 
 def rate_limit_window(headers: Mapping[str, str]) -> float | None:
     """The rolling window HubSpot reports in `X-HubSpot-RateLimit-Interval-Milliseconds`, in seconds."""
-    value = _header(headers, "X-HubSpot-RateLimit-Interval-Milliseconds")
-    try:
-        return float(value) / 1000.0 if value else None
-    except ValueError:
-        return None
+    budget = RateBudget.from_headers(headers)
+    return budget.window_seconds if budget else None
 
 
 def _describe_body(headers: Mapping[str, str], body: bytes) -> str:
@@ -206,6 +206,15 @@ def _missing_scopes(body: Mapping[str, Any]) -> list[str]:
     return scopes
 
 
+def _links(fields: Mapping[str, Any], secrets: tuple[str, ...]) -> str:
+    """HubSpot's `links` of an error body (name -> URL, e.g. to the docs or the scopes to grant)."""
+    links = fields.get("links")
+    if not isinstance(links, Mapping) or not links:
+        return ""
+    listed = ", ".join(f"{name}: {url}" for name, url in links.items() if url not in (None, ""))
+    return f" HubSpot's links: {redact(listed, secrets)}." if listed else ""
+
+
 def error_for_response(
     request: ApiRequest,
     status: int,
@@ -226,9 +235,12 @@ def error_for_response(
     hubspot_message = text("message")
     correlation_id = text("correlationId")
     retry_after = parse_retry_after(_header(headers, "Retry-After"))
+    sub_category = text("subCategory")
     said = f": {hubspot_message}" if hubspot_message else f" ({_describe_body(headers, body)})"
     ref = f" [correlationId {correlation_id}]" if correlation_id else ""
-    head = f"{request.describe} failed: HTTP {status}{' ' + category if category else ''}{said}{ref}."
+    kind = f" {category}" if category else ""
+    kind += f" ({sub_category})" if sub_category else ""
+    head = f"{request.describe} failed: HTTP {status}{kind}{said}{ref}.{_links(fields, secrets)}"
     conn = f"connection '{conn_id}'" if conn_id else "the HubSpot connection"
     common: dict[str, Any] = {
         "status": status,

@@ -10,14 +10,17 @@ from typing import Any
 from airflow_provider_hubspot_imports.models import ImportRecord
 
 MAX_ERRORS_SHOWN = 10
+ERRORS = "ERRORS"
 
 
 @dataclass(frozen=True)
 class QualityGate:
     """`max_error_rows`: most ERRORS allowed; `max_error_ratio`: most ERRORS / TOTAL_ROWS (0 to 1).
 
-    HubSpot omits counters freely: a missing ERRORS counter counts as no errors; a missing or zero
-    TOTAL_ROWS with errors present breaches a ratio limit, since the ratio cannot be shown to hold.
+    HubSpot's counters have no documented keys: when ERRORS is missing, the error rows are counted
+    from the errors endpoint instead (up to `rows_to_count`, enough to decide), never assumed to be 0.
+    A missing or zero TOTAL_ROWS with errors present breaches a ratio limit, since the ratio cannot
+    be shown to hold.
     """
 
     max_error_rows: int | None = None
@@ -43,21 +46,44 @@ class QualityGate:
     def active(self) -> bool:
         return self.max_error_rows is not None or self.max_error_ratio is not None
 
-    def breach(self, record: ImportRecord) -> str | None:
-        """Why `record` fails the gate, or None when it passes."""
-        errors, total = record.error_rows, record.total_rows
+    def rows_to_count(self, record: ImportRecord) -> int | None:
+        """How many rows to read from the errors endpoint to decide, when the counters lack ERRORS:
+        one more than the gate allows (finding that many is a breach). None when ERRORS is there."""
+        if not self.active or ERRORS in record.counters:
+            return None
+        limits = []
+        if self.max_error_rows is not None:
+            limits.append(self.max_error_rows + 1)
+        if self.max_error_ratio is not None:
+            total = record.total_rows
+            limits.append(math.floor(self.max_error_ratio * total) + 1 if total else 1)
+        return max(limits)
+
+    def breach(
+        self, record: ImportRecord, counted_errors: int | None = None, *, counted_all: bool = True
+    ) -> str | None:
+        """Why `record` fails the gate, or None when it passes. `counted_errors`: the error rows read
+        from the errors endpoint (at least `rows_to_count` of them, when there are so many) when the
+        counters lack ERRORS; `counted_all`: False when reading stopped there, with more rows left."""
+        total = record.total_rows
+        if ERRORS in record.counters or counted_errors is None:
+            errors, source = record.error_rows, ""
+        else:
+            errors = counted_errors
+            at_least = "" if counted_all else "at least "
+            source = f" ({at_least}{errors} counted from the errors endpoint: the counters have no ERRORS)"
         if self.max_error_rows is not None and errors > self.max_error_rows:
-            return f"{errors} error rows, more than max_error_rows={self.max_error_rows}"
+            return f"{errors} error rows{source}, more than max_error_rows={self.max_error_rows}"
         if self.max_error_ratio is not None and errors > 0:
             if not total:
                 return (
-                    f"{errors} error rows and no TOTAL_ROWS counter, so the error ratio cannot be checked "
-                    f"against max_error_ratio={self.max_error_ratio:g}"
+                    f"{errors} error rows{source} and no TOTAL_ROWS counter, so the error ratio cannot be "
+                    f"checked against max_error_ratio={self.max_error_ratio:g}"
                 )
             ratio = errors / total
             if ratio > self.max_error_ratio:
                 return (
-                    f"{errors} of {total} rows failed ({ratio:.1%}), more than "
+                    f"{errors} of {total} rows failed ({ratio:.1%}){source}, more than "
                     f"max_error_ratio={self.max_error_ratio:g} ({self.max_error_ratio:.1%})"
                 )
         return None

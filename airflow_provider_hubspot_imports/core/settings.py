@@ -22,8 +22,24 @@ DEFAULT_RETRY_BACKOFF_SECONDS = 1.0
 CONN_TYPE = "hubspot"
 DEFAULT_TOKEN_PATH = "/oauth/v1/token"
 OAUTH_EXTRAS = ("client_id", "client_secret", "refresh_token")
+# Every extra a connection may carry; any other is reported (never silently ignored).
+KNOWN_EXTRAS = (
+    "api_version",
+    "timeout",
+    "max_retries",
+    "retry_max_seconds",
+    "retry_backoff_seconds",
+    "ca_bundle",
+    "verify",
+    "portal_id",
+    *OAUTH_EXTRAS,
+    "token_path",
+)
+_OFF = ("false", "0", "no", "off")
 
-# HubSpot ships a date-based version every March and September, starting with 2026-03.
+# HubSpot ships a date-based version every March and September; the imports API is published from
+# 2025-09 on (2025-09, 2026-03, 2026-09, ...), so every later March or September version is accepted.
+FIRST_API_VERSION = "2025-09"
 _DATE_VERSION = re.compile(r"^(20\d\d)-(03|09)$")
 _TOKEN_PATH = re.compile(r"^/oauth/(v1|v3|20\d\d-(03|09))/token$")
 
@@ -75,9 +91,9 @@ def _extra(extras: Mapping[str, Any], key: str) -> Any:
     return None if value == "" else value
 
 
-def _fix(conn_id: str | None) -> str:
-    where = f"connection '{conn_id}'" if conn_id else "the HubSpot connection"
-    return where
+def connection_name(conn_id: str | None) -> str:
+    """How messages name a connection: "connection 'my_conn'", or "the HubSpot connection"."""
+    return f"connection '{conn_id}'" if conn_id else "the HubSpot connection"
 
 
 def _number(extras: Mapping[str, Any], key: str, default: float, conn_id: str | None) -> float:
@@ -90,13 +106,13 @@ def _number(extras: Mapping[str, Any], key: str, default: float, conn_id: str | 
         value = float(raw)
     except (TypeError, ValueError):
         raise HubSpotInputError(
-            f"Extra '{key}' of {_fix(conn_id)} is {raw!r}, not a number. Set it to a number of seconds, "
-            f"e.g. {default:g}."
+            f"Extra '{key}' of {connection_name(conn_id)} is {raw!r}, not a number. Set it to a number "
+            f"of seconds, e.g. {default:g}."
         ) from None
     if not math.isfinite(value) or value <= 0:
         raise HubSpotInputError(
-            f"Extra '{key}' of {_fix(conn_id)} is {raw!r}; it must be a positive number of seconds, "
-            f"e.g. {default:g}."
+            f"Extra '{key}' of {connection_name(conn_id)} is {raw!r}; it must be a positive number of "
+            f"seconds, e.g. {default:g}."
         )
     return value
 
@@ -108,7 +124,8 @@ def _count(extras: Mapping[str, Any], key: str, default: int, conn_id: str | Non
     text = str(raw).strip()
     if isinstance(raw, bool) or not text.isdigit():
         raise HubSpotInputError(
-            f"Extra '{key}' of {_fix(conn_id)} is {raw!r}; it must be a whole number >= 0, e.g. {default}."
+            f"Extra '{key}' of {connection_name(conn_id)} is {raw!r}; it must be a whole number >= 0, "
+            f"e.g. {default}."
         )
     return int(text)
 
@@ -142,7 +159,7 @@ def parse_base_url(host: str | None, port: int | None, conn_id: str | None = Non
     Plain http is only allowed to loopback, where the local emulator runs: a token must never
     cross a network in clear text.
     """
-    where = _fix(conn_id)
+    where = connection_name(conn_id)
     port = port or None  # Airflow 3's UI sends 0 for an empty port field
     text = (host or "").strip()
     if not text:
@@ -202,25 +219,26 @@ def validate_api_version(value: Any, conn_id: str | None = None) -> str:
     if text == LEGACY_API_VERSION:
         return text
     match = _DATE_VERSION.match(text)
-    if match and text >= DEFAULT_API_VERSION:
+    if match and text >= FIRST_API_VERSION:
         return text
     raise HubSpotInputError(
-        f"Extra 'api_version' of {_fix(conn_id)} is {value!r}. Use '{DEFAULT_API_VERSION}' "
-        f"(date-versioned paths /crm/imports/{DEFAULT_API_VERSION}/...) or '{LEGACY_API_VERSION}' "
-        f"(legacy paths /crm/v3/imports/...)."
+        f"Extra 'api_version' of {connection_name(conn_id)} is {value!r}. Use a published version: "
+        f"'{DEFAULT_API_VERSION}' (default; date-versioned paths /crm/imports/{DEFAULT_API_VERSION}/...), "
+        f"another March or September version from '{FIRST_API_VERSION}' on (e.g. '2026-09'), or "
+        f"'{LEGACY_API_VERSION}' (legacy paths /crm/v3/imports/...)."
     )
 
 
 def validate_token(token: str | None, conn_id: str | None = None, *, what: str = "The access token") -> str:
     if token is None or not token.strip():
         raise HubSpotInputError(
-            f"{_fix(conn_id).capitalize()} has no access token. Put a HubSpot private-app token or "
-            f"service key with the crm.import scope in the connection's password field, or set "
+            f"{connection_name(conn_id).capitalize()} has no access token. Put a HubSpot private-app "
+            f"token or service key with the crm.import scope in the connection's password field, or set "
             f"the OAuth extras client_id, client_secret and refresh_token."
         )
     if any(char.isspace() for char in token):
         raise HubSpotInputError(
-            f"{what} of {_fix(conn_id)} contains whitespace (a line break or space from "
+            f"{what} of {connection_name(conn_id)} contains whitespace (a line break or space from "
             f"copy-pasting?). Paste the token again without surrounding spaces or line breaks."
         )
     return token
@@ -236,14 +254,7 @@ def settings_from_connection_fields(
 ) -> HubSpotSettings:
     """Validate an Airflow connection's fields into settings; raises HubSpotInputError naming the fix."""
     token, oauth = validate_credentials(password, extras, conn_id)
-    ca_bundle = _extra(extras, "ca_bundle")
-    verify = _extra(extras, "verify")
-    if verify is not None and str(verify).strip().lower() in ("false", "0", "no", "off"):
-        raise HubSpotInputError(
-            f"{_fix(conn_id).capitalize()} asks to turn TLS verification off; this package never does. "
-            f"If HubSpot is reached through a proxy with its own certificate authority, set the extra "
-            f"'ca_bundle' to the path of that CA's PEM file instead."
-        )
+    ca_bundle = trusted_ca_bundle(extras, conn_id)
     portal = _extra(extras, "portal_id")
     return HubSpotSettings(
         token=token,
@@ -255,10 +266,52 @@ def settings_from_connection_fields(
         retry_backoff_seconds=_number(
             extras, "retry_backoff_seconds", DEFAULT_RETRY_BACKOFF_SECONDS, conn_id
         ),
-        ca_bundle=str(ca_bundle) if ca_bundle else None,
+        ca_bundle=ca_bundle,
         portal_id=str(portal).strip() if portal is not None else None,
         conn_id=conn_id,
         oauth=oauth,
+    )
+
+
+def trusted_ca_bundle(extras: Mapping[str, Any], conn_id: str | None = None) -> str | None:
+    """The CA bundle to trust, from the extra ``ca_bundle`` or a requests-style ``verify: "/path"``.
+
+    ``verify: true`` is the default; ``verify: false`` is refused (verification is never turned off).
+    """
+    ca_bundle = _extra(extras, "ca_bundle")
+    verify = _extra(extras, "verify")
+    where = connection_name(conn_id)
+    if isinstance(verify, str) and verify.strip().lower() in ("true", "1", "yes", "on"):
+        verify = True
+    if verify is False or (isinstance(verify, (str, int)) and str(verify).strip().lower() in _OFF):
+        raise HubSpotInputError(
+            f"{where.capitalize()} asks to turn TLS verification off; this package never does. "
+            f"If HubSpot is reached through a proxy with its own certificate authority, set the extra "
+            f"'ca_bundle' to the path of that CA's PEM file instead."
+        )
+    if isinstance(verify, str) and verify.strip():
+        path = verify.strip()
+        if ca_bundle and str(ca_bundle) != path:
+            raise HubSpotInputError(
+                f"{where.capitalize()} names two CA bundles: extra 'ca_bundle' {str(ca_bundle)!r} and extra "
+                f"'verify' {path!r}. Keep one (preferably 'ca_bundle')."
+            )
+        return path
+    if verify is not None and verify is not True:
+        raise HubSpotInputError(
+            f"Extra 'verify' of {where} is {verify!r}. Give it as requests does: true, or the path of a "
+            f"CA bundle (PEM file); or use the extra 'ca_bundle' for that path."
+        )
+    return str(ca_bundle) if ca_bundle else None
+
+
+def unknown_extras(extras: Mapping[str, Any]) -> list[str]:
+    """Extras this package does not read (a typo such as 'time_out', or another provider's setting)."""
+    prefix = f"extra__{CONN_TYPE}__"
+    return sorted(
+        name
+        for name in extras
+        if (name[len(prefix) :] if name.startswith(prefix) else name) not in KNOWN_EXTRAS
     )
 
 
@@ -272,7 +325,7 @@ def validate_credentials(
     given = {name: _extra(extras, name) for name in OAUTH_EXTRAS}
     if not any(value is not None for value in given.values()):
         return validate_token(password, conn_id), None
-    where = _fix(conn_id)
+    where = connection_name(conn_id)
     missing = [name for name, value in given.items() if value is None or not str(value).strip()]
     if missing:
         raise HubSpotInputError(

@@ -52,11 +52,11 @@ def check_start(import_request: Mapping[str, Any], files: Sequence[FilePart]) ->
             raise HubSpotInputError(
                 f"import_request files[{index}] has no fileName; name the uploaded file it describes."
             )
-        fmt = entry.get("fileFormat")
-        if not fmt:
+        fmt = entry.get("fileFormat")  # optional: HubSpot reads a file without one as CSV
+        if fmt is not None and not isinstance(fmt, str):
             raise HubSpotInputError(
-                f"import_request files[{index}] ({entry['fileName']}) has no fileFormat. Set it to "
-                f"{' or '.join(FILE_FORMATS)}."
+                f"import_request files[{index}] ({entry['fileName']}) has fileFormat {fmt!r}; give "
+                f"{' or '.join(FILE_FORMATS)} as a string, or leave it out for CSV."
             )
         names.append(str(entry["fileName"]))
     uploaded = [part.filename for part in files]

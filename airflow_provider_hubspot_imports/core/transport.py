@@ -31,17 +31,25 @@ def connection_error(
     *,
     timed_out: bool,
     never_sent: bool = False,
+    seconds: float | None = None,
 ) -> HubSpotConnectionError:
     """The error for an attempt that got no answer; the transport's exception text is redacted.
 
     `never_sent`: the connection itself failed, so HubSpot cannot have acted on the request (a
-    start may then be retried safely).
+    start may then be retried safely). `seconds`: the attempt's wall-clock deadline, when that is
+    what cut it (the answer may have been arriving, too slowly).
     """
     settings, secrets = tokens.settings, tokens.secrets
     if never_sent:
         return HubSpotNotSentError(
             f"{request.describe}: could not connect to {settings.base_url}, so nothing was sent "
             f"({type(exc).__name__}: {redact(str(exc), secrets)})."
+        )
+    if timed_out and seconds is not None:
+        return HubSpotConnectionError(
+            f"{request.describe}: no answer from {settings.base_url} within {seconds:g} s, the attempt's "
+            f"wall-clock deadline (the timeout, cut to what is left of retry_max_seconds); the attempt "
+            f"was stopped ({type(exc).__name__})."
         )
     if timed_out:
         return HubSpotConnectionError(

@@ -10,12 +10,16 @@ from typing import Any
 from airflow_provider_hubspot_imports._compat import BaseHook, mask_secret
 from airflow_provider_hubspot_imports.core.settings import (
     CONN_TYPE,
+    KNOWN_EXTRAS,
     OAUTH_EXTRAS,
     HubSpotSettings,
     settings_from_connection_fields,
+    unknown_extras,
 )
 
 log = logging.getLogger(__name__)
+# (connection id, unknown extras) already warned about: a wait re-reads its connection every poke.
+_warned_extras: set[tuple[str, tuple[str, ...]]] = set()
 
 
 def settings_for_connection(
@@ -36,7 +40,23 @@ def settings_for_connection(
         password=conn.password,
         extras=extras,
     )
+    warn_unknown_extras(extras, conn_id)
     return replace(settings, **overrides) if overrides else settings
+
+
+def warn_unknown_extras(extras: Mapping[str, Any], conn_id: str) -> None:
+    """Warn (once per process and connection) about extras this package does not read."""
+    unknown = tuple(unknown_extras(extras))
+    if not unknown or (conn_id, unknown) in _warned_extras:
+        return
+    _warned_extras.add((conn_id, unknown))
+    log.warning(
+        "Connection '%s' has extra(s) %s that this package does not read; they are ignored. "
+        "Known extras: %s. Check the spelling, or remove them.",
+        conn_id,
+        ", ".join(repr(name) for name in unknown),
+        ", ".join(KNOWN_EXTRAS),
+    )
 
 
 async def aget_connection(conn_id: str) -> Any:

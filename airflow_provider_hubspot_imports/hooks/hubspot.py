@@ -13,17 +13,42 @@ from tenacity import Retrying
 from airflow_provider_hubspot_imports._compat import BaseHook, mask_secret
 from airflow_provider_hubspot_imports.core import protocol
 from airflow_provider_hubspot_imports.core.ids import validate_import_id
-from airflow_provider_hubspot_imports.core.oauth import AccessTokens
+from airflow_provider_hubspot_imports.core.limits import MAX_ANSWER_BYTES
+from airflow_provider_hubspot_imports.core.oauth import AccessTokens, credentials_key
 from airflow_provider_hubspot_imports.core.protocol import ApiRequest
+from airflow_provider_hubspot_imports.core.ratelimit import RateBudgetTracker
 from airflow_provider_hubspot_imports.core.redact import redact
 from airflow_provider_hubspot_imports.core.retry import RetryPolicy, tenacity_arguments
 from airflow_provider_hubspot_imports.core.settings import CONN_TYPE, HubSpotSettings, validate_timeout
 from airflow_provider_hubspot_imports.core.start_key import LOOKUP_LIMIT, KeyLookup, StartKey
-from airflow_provider_hubspot_imports.core.transport import Parse, connection_error, read_answer
-from airflow_provider_hubspot_imports.errors import HubSpotAuthError, HubSpotBadResponseError, HubSpotError
+from airflow_provider_hubspot_imports.core.tls import shared_ssl_context
+from airflow_provider_hubspot_imports.core.transport import (
+    Parse,
+    connection_error,
+    read_answer,
+    redirect_error,
+    too_large_error,
+)
+from airflow_provider_hubspot_imports.errors import (
+    HubSpotAuthError,
+    HubSpotBadResponseError,
+    HubSpotClientError,
+    HubSpotError,
+)
+from airflow_provider_hubspot_imports.hooks.bounded_requests import (
+    CHUNK_BYTES,
+    AnswerTooLarge,
+    AttemptExpired,
+    BoundedAdapter,
+    NoRedirectSession,
+    ThenRestart,
+    end_attempt,
+    read_capped,
+    start_attempt,
+)
 from airflow_provider_hubspot_imports.hooks.connection import settings_for_connection
 from airflow_provider_hubspot_imports.hooks.upload import StreamingBody, file_part
-from airflow_provider_hubspot_imports.models import ImportRecord
+from airflow_provider_hubspot_imports.models import ImportRecord, ImportState
 
 PAGE_SIZE = 100
 # `test_connection` answers a person waiting on a button: a few retries, a short budget.
@@ -59,6 +84,7 @@ class HubSpotHook(BaseHook):
         super().__init__()
         self.hubspot_conn_id = hubspot_conn_id
         self._overrides: dict[str, Any] = {}
+        self._looked_up = False  # True once `settings` came from a connection lookup
         if timeout is not None:
             self._overrides["timeout"] = validate_timeout(timeout)
         if retry_max_seconds is not None:
@@ -90,6 +116,7 @@ class HubSpotHook(BaseHook):
     def settings(self) -> HubSpotSettings:
         """The connection's validated settings, looked up once per hook."""
         conn = self.get_connection(self.hubspot_conn_id)
+        self._looked_up = True  # settings given to `from_settings` are never looked up again
         return settings_for_connection(conn, self.hubspot_conn_id, self._overrides)
 
     @cached_property
@@ -103,13 +130,28 @@ class HubSpotHook(BaseHook):
 
     @cached_property
     def session(self) -> requests.Session:
-        session = requests.Session()
+        """One session per hook: TLS trust from one SSL context (the connection's CA bundle or the
+        system store); a missing or unreadable bundle is a HubSpotInputError."""
+        settings = self.settings
+        # Built once per process and bundle; a plain-http (loopback) base URL needs none, but a
+        # bundle it names is still checked.
+        needed = settings.base_url.startswith("https://") or settings.ca_bundle is not None
+        context = shared_ssl_context(settings.ca_bundle, self.hubspot_conn_id) if needed else None
+        session = NoRedirectSession()
+        adapter = BoundedAdapter(context)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
         session.headers.update(protocol.base_headers())
         token = self.tokens.current()
         if token:
             session.headers.update(protocol.auth_header(token))
-        session.verify = self.settings.verify
+        session.verify = True  # what to trust is the adapter's SSL context
         return session
+
+    @cached_property
+    def rate_budget(self) -> RateBudgetTracker:
+        """What HubSpot's rate-limit headers said is left, to pace the next request."""
+        return RateBudgetTracker()
 
     def get_conn(self) -> requests.Session:
         """The authenticated `requests.Session` this hook uses (with a fresh OAuth access token)."""
@@ -144,42 +186,81 @@ class HubSpotHook(BaseHook):
     def _send_once(
         self, request: ApiRequest, started_at: float, policy: RetryPolicy, parse: Parse | None, raw: bool
     ) -> Any:
-        """One attempt. `raw`: the OAuth token endpoint, whose answer `tokens` reads itself."""
-        settings = self.settings
+        """One attempt. `raw`: the OAuth token endpoint, whose answer `tokens` reads itself.
+
+        Bounded on the wall clock (`timeout`, cut to what is left of `retry_max_seconds`), never
+        follows a redirect, and reads at most MAX_ANSWER_BYTES of the answer.
+        """
+        session = self.session
+        self._pace(request, started_at, policy)
+        seconds = policy.attempt_timeout(self.settings.timeout, started_at)
         body: Any = request.form_body
         headers: dict[str, Any] = {}
-        if request.multipart is not None:
-            body = StreamingBody(request.multipart)  # fresh per attempt: iterating consumes it
-            headers["Content-Type"] = request.multipart.content_type
-        if not request.bearer:
-            headers["Authorization"] = None  # requests drops a header set to None
+        clock = start_attempt(seconds, armed=request.multipart is None)
         try:
-            response = self.session.request(
-                request.method,
-                request.url,
-                params=request.params or None,
-                json=request.json_body,
-                data=body,
-                headers=headers or None,
-                timeout=policy.attempt_timeout(settings.timeout, started_at),
+            if request.multipart is not None:
+                # fresh per attempt (iterating consumes it); the clock starts once it is sent
+                body = ThenRestart(StreamingBody(request.multipart), clock)
+                headers["Content-Type"] = request.multipart.content_type
+            if not request.bearer:
+                headers["Authorization"] = None  # requests drops a header set to None
+            try:
+                response = session.request(
+                    request.method,
+                    request.url,
+                    params=request.params or None,
+                    json=request.json_body,
+                    data=body,
+                    headers=headers or None,
+                    timeout=(seconds, seconds),
+                    allow_redirects=False,
+                    stream=True,
+                )
+                with response:
+                    status, answer_headers = response.status_code, response.headers
+                    if 300 <= status < 400:
+                        raise redirect_error(request, status, answer_headers.get("Location"))
+                    if _declared_length(answer_headers) > MAX_ANSWER_BYTES:
+                        raise AnswerTooLarge
+                    content = read_capped(response.iter_content(CHUNK_BYTES), clock, MAX_ANSWER_BYTES)
+            except AnswerTooLarge:
+                raise too_large_error(request) from None
+            except AttemptExpired as exc:
+                raise connection_error(
+                    request, self.tokens, exc, timed_out=True, seconds=clock.seconds
+                ) from None
+            except requests.RequestException as exc:
+                raise connection_error(
+                    request,
+                    self.tokens,
+                    exc,
+                    timed_out=clock.expired or isinstance(exc, requests.Timeout),
+                    never_sent=not clock.expired and _never_sent(exc),
+                    seconds=clock.seconds if clock.expired else None,
+                ) from None
+        finally:
+            end_attempt(clock)
+        note = self.rate_budget.observe(answer_headers)
+        if note:
+            self.log.warning("%s: %s", request.describe, note)
+        return read_answer(request, self.tokens, status, answer_headers, content, parse, token_grant=raw)
+
+    def _pace(self, request: ApiRequest, started_at: float, policy: RetryPolicy) -> None:
+        """Wait out the rate-limit window when HubSpot's last answer said none of it is left (the
+        request would only earn a 429), within the call's retry_max_seconds."""
+        pause = self.rate_budget.pause()
+        if pause <= 0:
+            return
+        left = policy.max_seconds - (time.monotonic() - started_at)
+        pause = min(pause, max(0.0, left - 0.1))
+        if pause > 0:
+            self.log.info(
+                "%s: HubSpot's last answer left no request in its rate-limit window; waiting %.1f s "
+                "rather than earning a 429.",
+                request.describe,
+                pause,
             )
-        except requests.RequestException as exc:
-            raise connection_error(
-                request,
-                self.tokens,
-                exc,
-                timed_out=isinstance(exc, requests.Timeout),
-                never_sent=_never_sent(exc),
-            ) from None
-        return read_answer(
-            request,
-            self.tokens,
-            response.status_code,
-            response.headers,
-            response.content,
-            parse,
-            token_grant=raw,
-        )
+            time.sleep(pause)
 
     def call(self, request: ApiRequest, parse: Parse | None = None) -> Any:
         """Send `request` under the retry policy; `parse` turns the JSON into the result.
@@ -187,7 +268,34 @@ class HubSpotHook(BaseHook):
         A parse failure (a 200 that is not an import record) is retried like a bad answer. With
         OAuth, a 401 EXPIRED_AUTHENTICATION refreshes the access token once and sends again.
         """
+        try:
+            return self._call_authorized(request, parse, self.retry_policy)
+        except HubSpotAuthError:
+            if not self._reread_credentials():
+                raise
+            self.log.warning(
+                "%s: HubSpot refused the credentials, and connection '%s' holds new ones since it was "
+                "read (a rotated token or secret); sending once more with them.",
+                request.describe,
+                self.hubspot_conn_id,
+            )
         return self._call_authorized(request, parse, self.retry_policy)
+
+    def _reread_credentials(self) -> bool:
+        """Look the connection up again; True when its credentials changed since it was read. Then
+        everything derived from the old ones (OAuth tokens, the session's Authorization header) is
+        dropped, so nothing made from an old secret is sent again."""
+        if not self._looked_up:
+            return False
+        before = credentials_key(self.settings)
+        self.__dict__.pop("settings", None)
+        if credentials_key(self.settings) == before:
+            return False
+        for derived in ("tokens", "retry_policy"):
+            self.__dict__.pop(derived, None)
+        if "session" in self.__dict__:
+            self.session.headers.pop("Authorization", None)
+        return True
 
     def _call_authorized(self, request: ApiRequest, parse: Any, policy: RetryPolicy) -> Any:
         token = self._authorize(policy) if request.bearer else None
@@ -269,10 +377,45 @@ class HubSpotHook(BaseHook):
         yield from self._paginate(page, limit)
 
     def cancel_import(self, import_id: int | str) -> dict[str, Any]:
-        """Cancel an active import; returns HubSpot's action response (`status`, timestamps) whole."""
+        """Cancel an active import; returns HubSpot's action response (`status`, timestamps) whole.
+
+        When HubSpot refuses (an error, or an action `status` of CANCELED: the cancel was dropped),
+        the import is read again: if it is CANCELED, the cancel is done (typically a retried cancel
+        whose first attempt was applied but whose answer was lost) and the answer says so; if not,
+        the refusal is raised, naming the import's state.
+        """
         validate_import_id(import_id)
         request = protocol.cancel_import_request(self.settings, import_id)
-        return self.call(request, protocol.parse_action_response)
+        try:
+            answer = self.call(request, protocol.parse_action_response)
+        except HubSpotClientError as error:
+            refusal: HubSpotClientError | None = error
+            answer = {}
+        else:
+            if answer.get("status") != "CANCELED":
+                return answer
+            refusal = None
+        record = self.get_import(import_id)
+        said = f"HubSpot answered {refusal or answer}"
+        if record.state is ImportState.CANCELED:
+            self.log.info(
+                "%s: HubSpot did not cancel it now, but the import is CANCELED (an earlier attempt of "
+                "this cancel, or another caller, canceled it). %s.",
+                request.describe,
+                said,
+            )
+            return {
+                "status": "COMPLETE",
+                "importState": record.state.value,
+                "completedAt": record.raw.get("updatedAt"),
+                "hubspotAnswer": refusal.body if refusal is not None else answer,
+            }
+        message = f"{request.describe}: the import is {record.state.value} and cannot be canceled. {said}."
+        if refusal is not None:
+            refusal.message = message
+            refusal.args = (message,)
+            raise refusal
+        raise HubSpotClientError(message, body=answer)
 
     def start_import(self, import_request: Mapping[str, Any] | str, files: Iterable[Any]) -> ImportRecord:
         """Start an import of `files` (paths or ObjectStoragePath) described by `import_request`.
@@ -374,6 +517,14 @@ class HubSpotHook(BaseHook):
         export_format(destination)
         errors = self.get_import_errors(import_id, include_row_data=include_row_data)
         return {"import_id": str(import_id), **write_errors(errors, destination)}
+
+
+def _declared_length(headers: Mapping[str, str]) -> int:
+    """The answer's Content-Length, or 0 when absent or unreadable (the stream is capped anyway)."""
+    try:
+        return int(headers.get("Content-Length") or 0)
+    except ValueError:
+        return 0
 
 
 def _never_sent(exc: requests.RequestException) -> bool:

@@ -7,7 +7,9 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlencode
 
 from airflow_provider_hubspot_imports.testing import oauth
 from airflow_provider_hubspot_imports.testing.model import (
@@ -78,6 +80,14 @@ class Request:
         values = self.query.get(name)
         return values[0] if values else None
 
+    def flat_query(self) -> dict[str, str]:
+        return {name: values[0] for name, values in self.query.items() if values}
+
+    @property
+    def base_url(self) -> str:
+        """Scheme and host the client used (paging links are absolute, as HubSpot's are)."""
+        return f"http://{self.header('Host') or '127.0.0.1'}"
+
 
 Handler = Callable[[Request, "re.Match[str]"], Reply]
 
@@ -131,7 +141,7 @@ class EmulatorApp:
                 return self._expired_token(), import_id, False
             if scopes is None:
                 return self._unauthorized(), import_id, False
-            limited = self._rate_limited()
+            limited = self._rate_limited(request)
             if limited:
                 return limited, import_id, True
             if per_import and import_id is not None:
@@ -140,7 +150,7 @@ class EmulatorApp:
                     return Reply.from_fault(fault), import_id, True
             if IMPORT_SCOPE not in scopes:
                 return self._missing_scope(), import_id, True
-            return self._with_rate_headers(handler(request, match)), import_id, True
+            return self._with_rate_headers(request, handler(request, match)), import_id, True
         return (
             hubspot_error(404, "OBJECT_NOT_FOUND", f"No route for {request.method} {request.path}"),
             None,
@@ -197,7 +207,7 @@ class EmulatorApp:
             ],
         )
 
-    def _rate_limited(self) -> Reply | None:
+    def _rate_limited(self, request: Request) -> Reply | None:
         with self.model.lock:
             limiter = self.model.rate_limiter
             if limiter is None:
@@ -217,24 +227,31 @@ class EmulatorApp:
                 "policyName": "TEN_SECONDLY_ROLLING",
             },
         )
-        reply.headers.update(self._rate_headers(limiter.budget, 0, limiter.window_seconds))
+        reply.headers.update(self._rate_headers(request, remaining=0))
         reply.headers["Retry-After"] = str(max(1, round(retry_after)))
         return reply
 
-    def _with_rate_headers(self, reply: Reply) -> Reply:
-        limiter = self.model.rate_limiter
-        if limiter is not None:
-            remaining = limiter.remaining
-            reply.headers.update(self._rate_headers(limiter.budget, remaining, limiter.window_seconds))
+    def _with_rate_headers(self, request: Request, reply: Reply) -> Reply:
+        reply.headers.update(self._rate_headers(request))
         return reply
 
-    @staticmethod
-    def _rate_headers(budget: int, remaining: int, window: float) -> dict[str, str]:
-        return {
-            "X-HubSpot-RateLimit-Max": str(budget),
-            "X-HubSpot-RateLimit-Remaining": str(remaining),
-            "X-HubSpot-RateLimit-Interval-Milliseconds": str(int(window * 1000)),
-        }
+    def _rate_headers(self, request: Request, remaining: int | None = None) -> dict[str, str]:
+        """HubSpot's rate-limit headers; the Daily ones are not sent on OAuth calls (HubSpot has no
+        daily limit for OAuth apps)."""
+        with self.model.lock:
+            limiter = self.model.rate_limiter
+            if limiter is None:
+                return {}
+            headers = {
+                "X-HubSpot-RateLimit-Max": str(limiter.budget),
+                "X-HubSpot-RateLimit-Remaining": str(limiter.remaining if remaining is None else remaining),
+                "X-HubSpot-RateLimit-Interval-Milliseconds": str(int(limiter.window_seconds * 1000)),
+            }
+            auth = request.header("Authorization") or ""
+            if auth[len("Bearer ") :] not in self.model.oauth.expiry:
+                headers["X-HubSpot-RateLimit-Daily"] = str(limiter.daily)
+                headers["X-HubSpot-RateLimit-Daily-Remaining"] = str(limiter.daily_remaining)
+            return headers
 
     def _next_fault(self, import_id: int) -> Fault | None:
         with self.model.lock:
@@ -276,24 +293,39 @@ class EmulatorApp:
         assert emulated is not None
         with self.model.lock:
             items = [dict(error, sourceData=dict(error.get("sourceData") or {})) for error in emulated.errors]
+        # Both flags are off unless set to true (HubSpot's SDK: "set to true to receive").
         for item in items:
-            if request.param("includeErrorMessage") == "false":
+            if request.param("includeErrorMessage") != "true":
                 item.pop("errorMessage", None)
             if request.param("includeRowData") != "true":
-                item["sourceData"].pop("rowData", None)
+                item["sourceData"]["rowData"] = []
+                item["sourceData"]["additionalRowData"] = []
         return _page(request, items)
 
     def cancel_import(self, request: Request, match: re.Match[str]) -> Reply:
-        """HubSpot documents the answer's shape only; 400 for an import already finished is our choice."""
+        """HubSpot documents a 200 with an action response (`status` COMPLETE, PENDING, PROCESSING or
+        CANCELED) and an error body, nothing about an import that is no longer active. The emulator
+        stays within the documented answers: an import already CANCELED answers COMPLETE again with
+        the first cancel's timestamps (repeating a cancel changes nothing); a DONE, FAILED or
+        REVERTED one answers status CANCELED (the action was dropped) and stays as it was."""
         emulated, refused = self._find(match)
         if refused:
             return refused
         assert emulated is not None
         canceled = self.model.cancel(emulated.import_id)
         if canceled is None:
-            state = emulated.current_step().state
-            return hubspot_error(
-                400, "VALIDATION_ERROR", f"Import {emulated.import_id} is {state} and cannot be canceled"
+            with self.model.lock:
+                state = emulated.current_step().state
+                requested = emulated.cancel_requested_at
+            if state == "CANCELED" and requested is not None:
+                moment = iso_timestamp(requested)
+                return Reply.json(
+                    200,
+                    {"status": "COMPLETE", "requestedAt": moment, "startedAt": moment, "completedAt": moment},
+                )
+            now = iso_timestamp(datetime.now(timezone.utc))
+            return Reply.json(
+                200, {"status": "CANCELED", "requestedAt": now, "startedAt": now, "completedAt": now}
             )
         moment = iso_timestamp(canceled.cancel_requested_at or canceled.created_at)
         return Reply.json(
@@ -372,7 +404,8 @@ def _page(request: Request, items: list[Any], max_limit: int | None = None) -> R
     body: dict[str, Any] = {"results": items[start : start + limit]}
     if start + limit < len(items):
         after = str(start + limit)
-        body["paging"] = {"next": {"after": after, "link": f"{request.path}?after={after}&limit={limit}"}}
+        link = f"{request.base_url}{request.path}?{urlencode({**request.flat_query(), 'after': after})}"
+        body["paging"] = {"next": {"after": after, "link": link}}
     return Reply.json(200, body)
 
 

@@ -31,6 +31,7 @@ from airflow_provider_hubspot_imports.core.settings import is_loopback
 from airflow_provider_hubspot_imports.testing import oauth
 from airflow_provider_hubspot_imports.testing.app import EmulatorApp, Request
 from airflow_provider_hubspot_imports.testing.model import (
+    DEFAULT_DAILY_BUDGET,
     DEFAULT_TOKEN,
     IMPORT_SCOPE,
     EmulatorModel,
@@ -191,8 +192,12 @@ class HubSpotEmulator:
     def add_faults(self, import_id: int, faults: Iterable[Fault | Mapping[str, Any]]) -> None:
         self.model.add_faults(import_id, faults)
 
-    def set_rate_limit(self, budget: int | None, window_seconds: float = 10.0) -> None:
-        self.model.set_rate_limit(budget, window_seconds)
+    def set_rate_limit(
+        self, budget: int | None, window_seconds: float = 10.0, daily: int = DEFAULT_DAILY_BUDGET
+    ) -> None:
+        """At most `budget` requests per `window_seconds` (429 beyond); `daily` is what the Daily
+        rate-limit headers report as the day's budget."""
+        self.model.set_rate_limit(budget, window_seconds, daily)
 
     def set_start_lifecycle(self, lifecycle: Iterable[Any]) -> None:
         """The lifecycle of imports started through the API from now on (default: STARTED, PROCESSING,

@@ -181,18 +181,30 @@ def make_errors(
                 "knownColumnNumber": 1,
                 "objectType": "CONTACT",
                 "objectTypeId": "0-1",
-                "sourceData": {"fileId": file_id, "lineNumber": line, "rowData": [value, f"Row {line}"]},
+                "sourceData": {
+                    "fileId": file_id,
+                    "lineNumber": line,
+                    "rowData": [value, f"Row {line}"],
+                    "additionalRowData": [],
+                    "containsEncryptedProperties": False,
+                },
             }
         )
     return items
 
 
-class RateLimiter:
-    """HubSpot's rolling window: at most `budget` requests per `window_seconds`."""
+DEFAULT_DAILY_BUDGET = 1_000_000  # HubSpot's daily limit for the largest private-app plans
 
-    def __init__(self, budget: int, window_seconds: float = 10.0) -> None:
+
+class RateLimiter:
+    """HubSpot's rolling window: at most `budget` requests per `window_seconds`; `daily` requests a
+    day, reported in the Daily headers (the emulator counts them, it never refuses on them)."""
+
+    def __init__(self, budget: int, window_seconds: float = 10.0, daily: int = DEFAULT_DAILY_BUDGET) -> None:
         self.budget = budget
         self.window_seconds = window_seconds
+        self.daily = daily
+        self.daily_used = 0
         self._times: deque[float] = deque()
 
     def admit(self, now: float) -> tuple[bool, int]:
@@ -202,7 +214,12 @@ class RateLimiter:
         if len(self._times) >= self.budget:
             return False, 0
         self._times.append(now)
+        self.daily_used += 1
         return True, self.remaining
+
+    @property
+    def daily_remaining(self) -> int:
+        return max(0, self.daily - self.daily_used)
 
     @property
     def remaining(self) -> int:
@@ -329,9 +346,11 @@ class EmulatorModel:
         with self.lock:
             self.imports[import_id].faults.extend(Fault.parse(fault) for fault in faults)
 
-    def set_rate_limit(self, budget: int | None, window_seconds: float = 10.0) -> None:
+    def set_rate_limit(
+        self, budget: int | None, window_seconds: float = 10.0, daily: int = DEFAULT_DAILY_BUDGET
+    ) -> None:
         with self.lock:
-            self.rate_limiter = RateLimiter(budget, window_seconds) if budget else None
+            self.rate_limiter = RateLimiter(budget, window_seconds, daily) if budget else None
 
     def requests_for(
         self, import_id: int | None = None, path_suffix: str | None = None

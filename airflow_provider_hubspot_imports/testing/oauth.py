@@ -14,6 +14,7 @@ from airflow_provider_hubspot_imports.testing.model import IMPORT_SCOPE, Emulato
 
 TOKEN_PATH = re.compile(r"^/oauth/(?:v1|v3|20\d\d-(?:03|09))/token/?$")
 DEFAULT_LIFETIME = 1800.0  # HubSpot's access tokens live 30 minutes
+EMULATED_HUB_ID = 62515  # the account ("hub") every emulated app is installed in
 
 
 @dataclass
@@ -85,9 +86,14 @@ def grant(model: EmulatorModel, body: bytes) -> tuple[int, Mapping[str, object]]
         model.tokens[token] = scopes
         state.expiry[token] = model.now() + app.lifetime
         state.grants += 1
+        # The fields HubSpot's token answer requires (token_use included; its value is not documented
+        # beyond a string: the emulator names the use), plus hub_id and scopes (added August 2025).
         return 200, {
             "token_type": "bearer",
+            "token_use": "access_token",
             "access_token": token,
             "refresh_token": form["refresh_token"],
             "expires_in": int(app.lifetime) if app.lifetime == int(app.lifetime) else app.lifetime,
+            "hub_id": EMULATED_HUB_ID,
+            "scopes": sorted(scopes),
         }
