@@ -10,6 +10,8 @@ Each attempt has a wall-clock deadline (not a per-read timeout), reads at most
 from __future__ import annotations
 
 import asyncio
+import functools
+import ssl
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -161,6 +163,19 @@ def environment_proxy(base_url: str) -> tuple[Any, aiohttp.BasicAuth | None]:
         return None, None
 
 
+@functools.lru_cache(maxsize=1)
+def _system_trust() -> ssl.SSLContext:
+    """The context trusting the system's store, built once per process: loading the store takes
+    tens of milliseconds, and the store does not change under a running triggerer."""
+    return ssl_context(None)
+
+
+def pool_tls(settings: HubSpotSettings) -> ssl.SSLContext:
+    """TLS trust for a new pool: a connection's CA bundle is read afresh (a missing or unreadable
+    one is a HubSpotInputError naming it); the system store is shared by every pool."""
+    return ssl_context(settings.ca_bundle, settings.conn_id) if settings.ca_bundle else _system_trust()
+
+
 def open_pools() -> int:
     """How many shared pools the running event loop holds (for tests and benchmarks)."""
     return len(_pools.get(asyncio.get_running_loop(), {}))
@@ -178,7 +193,7 @@ def acquire_pool(settings: HubSpotSettings) -> Pool:
             limit=POOL_SIZE,
             limit_per_host=POOL_SIZE,
             keepalive_timeout=KEEPALIVE_SECONDS,
-            ssl=ssl_context(settings.ca_bundle, settings.conn_id),
+            ssl=pool_tls(settings),
         )
         session = aiohttp.ClientSession(
             connector=connector,
