@@ -14,7 +14,8 @@ Clients, measured in this one process, in interleaved rounds (the order rotates 
   Content-Length framing, ``json.loads``.
 - ``aiohttp``: a bare ``aiohttp.ClientSession`` (50 connections), ``json.loads`` of the body.
 - ``httpx``: a bare ``httpx.AsyncClient`` (50 connections) behind a 50-wide semaphore.
-- ``trigger``: N ``ImportStateTrigger``s (the package's client, its shared pool and all).
+- ``client``: the package's ``HubSpotAsyncClient`` alone, one per wait (its shared pool and all).
+- ``trigger``: N ``ImportStateTrigger``s, each with its client (what a triggerer runs).
 CPU per poll is this process's CPU time over the polls made; the lower of the rounds is kept.
 """
 
@@ -37,7 +38,7 @@ RESULTS = HERE / "results" / "async_floor.json"
 TOKEN = "pat-na1-floor-benchmark-token"
 RAW_CONNECTIONS = 50
 GOAL_RATIO_TO_RAW = 3.0  # ImportStateTrigger's CPU per poll, at 300 waits
-CLIENTS = ("raw", "aiohttp", "httpx", "trigger")
+CLIENTS = ("raw", "aiohttp", "httpx", "client", "trigger")
 
 
 # ---- the stand-in server (its own process) ---------------------------------------------------
@@ -220,6 +221,25 @@ async def run_httpx(base_url: str, ids: range, polls: int, interval: float) -> i
     return done
 
 
+async def run_client(base_url: str, ids: range, polls: int, interval: float) -> int:
+    """The trigger's client alone: one `HubSpotAsyncClient` per wait, `get_import` per poll."""
+    from airflow_provider_hubspot_imports.hooks.hubspot_async import HubSpotAsyncClient
+
+    done = 0
+
+    async def wait(import_id: int) -> None:
+        nonlocal done
+        async with HubSpotAsyncClient() as client:
+            for poll in range(polls):
+                await client.get_import(import_id)
+                done += 1
+                if poll < polls - 1:
+                    await asyncio.sleep(interval)
+
+    await asyncio.gather(*(wait(import_id) for import_id in ids))
+    return done
+
+
 async def run_triggers(base_url: str, ids: range, polls: int, interval: float) -> int:
     from airflow_provider_hubspot_imports.triggers.imports import ImportStateTrigger
 
@@ -239,6 +259,7 @@ RUNNERS: dict[str, Callable[..., Any]] = {
     "raw": run_raw,
     "aiohttp": run_aiohttp,
     "httpx": run_httpx,
+    "client": run_client,
     "trigger": run_triggers,
 }
 
@@ -398,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
             "results": pool_sizes(sizes, counts, args.polls, args.interval, args.latency, say),
         }
     else:
-        default = "raw,aiohttp,trigger" if args.quick else ",".join(CLIENTS)
+        default = "raw,aiohttp,client,trigger" if args.quick else ",".join(CLIENTS)
         clients = (args.clients or default).split(",")
         results = compare(counts, clients, args.polls, args.interval, args.rounds, say)
         data = {

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow.secrets import BaseSecretsBackend
+
 Respond = Callable[["Request", socket.socket], None]
 
 
@@ -119,3 +121,23 @@ class LoopbackServer:
         if extra:
             conn["extra"] = extra
         return json.dumps(conn)
+
+
+class CountingSecretsBackend(BaseSecretsBackend):
+    """An Airflow secrets backend (``AIRFLOW__SECRETS__BACKEND``) serving the JSON connections in the
+    file ``AIRFLOW__SECRETS__BACKEND_KWARGS`` names, counting every lookup (Airflow may build a new
+    instance per lookup, so the count lives on the class)."""
+
+    lookups: list[str] = []
+
+    def __init__(self, connections_file_path: str) -> None:
+        super().__init__()
+        self.path = connections_file_path
+
+    def get_conn_value(self, conn_id: str) -> str | None:
+        with open(self.path) as file:
+            value = json.load(file).get(conn_id)
+        if value is None:
+            return None
+        type(self).lookups.append(conn_id)
+        return json.dumps(value)

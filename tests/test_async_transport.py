@@ -30,6 +30,20 @@ OAUTH_EXTRAS = {"client_id": "app-client-1", "client_secret": "cs-very-secret", 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY")
 
 
+def use_secrets_backend(monkeypatch: pytest.MonkeyPatch, backend: str, connections: Any) -> None:
+    """Point Airflow at a file-based secrets backend. Airflow 3.3 memoises its backends per process:
+    the cache is cleared now and when the test ends, so each test gets the backend it configured."""
+    try:
+        from airflow.sdk.configuration import clear_secrets_backends_cache
+    except ImportError:
+        pytest.skip("this Airflow version loads secrets backends once per process")
+    monkeypatch.setenv("AIRFLOW__SECRETS__BACKEND", backend)
+    kwargs = {"connections_file_path": str(connections)}
+    monkeypatch.setenv("AIRFLOW__SECRETS__BACKEND_KWARGS", json.dumps(kwargs))
+    clear_secrets_backends_cache()
+    monkeypatch.setattr("airflow.sdk.configuration._secrets_backend_cache", {})
+
+
 def read_import(conn_id: str = "hubspot_default") -> Any:
     async def read() -> Any:
         async with HubSpotAsyncClient(conn_id) as client:
@@ -308,3 +322,31 @@ def test_oauth_token_caches_are_keyed_on_every_credential_and_dropped(monkeypatc
     assert shared_ac and not shared_ab
     assert caches_after == 0  # evicted with the last wait that used them
     assert server.requests == []
+
+
+def test_waits_starting_together_share_one_connection_lookup(monkeypatch: pytest.MonkeyPatch, tmp_path):
+    from async_loopback_servers import CountingSecretsBackend
+
+    connections = tmp_path / "connections.json"
+    use_secrets_backend(monkeypatch, "async_loopback_servers.CountingSecretsBackend", connections)
+    monkeypatch.delenv("AIRFLOW_CONN_HUBSPOT_COUNTED", raising=False)
+    CountingSecretsBackend.lookups.clear()
+
+    async def scenario() -> tuple[int, int]:
+        async def one() -> str:
+            async with HubSpotAsyncClient("hubspot_counted") as client:
+                return (await client.get_import(IMPORT_ID)).state.value
+
+        await asyncio.gather(*(one() for _ in range(50)))
+        together = len(CountingSecretsBackend.lookups)
+        await one()  # a wait that starts later reads the connection anew
+        return together, len(CountingSecretsBackend.lookups)
+
+    with LoopbackServer(record_server) as server:
+        conn = {"conn_type": "hubspot", "host": server.base_url, "password": "pat-na1-loopback"}
+        connections.write_text(json.dumps({"hubspot_counted": conn}))
+        together, after = asyncio.run(scenario())
+
+    assert together == 1
+    assert after == 2
+    assert len(server.requests) == 51

@@ -93,6 +93,37 @@ def release_tokens(shared: SharedTokens) -> None:
         del caches[shared.key]
 
 
+_lookups: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Future[HubSpotSettings]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def look_up_settings(conn_id: str) -> HubSpotSettings:
+    """The connection's validated settings, freshly looked up.
+
+    Waits that start together share the lookup in flight: a triggerer starting 1,000 waits on one
+    connection (after a restart, say) asks its secrets backend or API server once, not 1,000 times.
+    Nothing is kept once the lookup is done, so a later lookup always reads the connection anew.
+    """
+    lookups = _lookups.setdefault(asyncio.get_running_loop(), {})
+    pending = lookups.get(conn_id)
+    if pending is None:
+        pending = lookups[conn_id] = asyncio.ensure_future(_read_settings(conn_id))
+
+        def forget(done: asyncio.Future[HubSpotSettings]) -> None:
+            if lookups.get(conn_id) is done:
+                del lookups[conn_id]
+            if not done.cancelled():
+                done.exception()  # retrieved here too, so a lookup nobody awaits any more logs nothing
+
+        pending.add_done_callback(forget)
+    return await asyncio.shield(pending)  # one waiter cancelled does not cancel the others' lookup
+
+
+async def _read_settings(conn_id: str) -> HubSpotSettings:
+    return settings_for_connection(await aget_connection(conn_id), conn_id)
+
+
 def open_token_caches() -> int:
     """How many OAuth token caches the running event loop holds (for tests)."""
     return len(_token_caches.get(asyncio.get_running_loop(), {}))
@@ -132,8 +163,7 @@ class HubSpotAsyncClient:
     async def settings(self) -> HubSpotSettings:
         """The connection's validated settings, looked up once per client (and again after a 401)."""
         if self._settings is None:
-            conn = await aget_connection(self.hubspot_conn_id)
-            self._settings = settings_for_connection(conn, self.hubspot_conn_id)
+            self._settings = await look_up_settings(self.hubspot_conn_id)
             self._policy = RetryPolicy.from_settings(self._settings)
         return self._settings
 
@@ -152,9 +182,9 @@ class HubSpotAsyncClient:
 
     async def _reread_connection(self) -> bool:
         """After a 401: look the connection up again; True when it now holds other settings, which
-        the client then uses (the pool and token cache follow)."""
-        conn = await aget_connection(self.hubspot_conn_id)
-        fresh = settings_for_connection(conn, self.hubspot_conn_id)
+        the client then uses (the pool and token cache follow). Not shared with lookups in flight:
+        one of those may have started before the credentials were rotated."""
+        fresh = await _read_settings(self.hubspot_conn_id)
         if fresh == self._settings:
             return False
         entered = self._pool is not None
