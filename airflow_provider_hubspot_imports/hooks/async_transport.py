@@ -152,8 +152,9 @@ def pool_key(settings: HubSpotSettings) -> PoolKey:
 def environment_proxy(base_url: str) -> tuple[Any, aiohttp.BasicAuth | None]:
     """The proxy ``HTTPS_PROXY`` / ``HTTP_PROXY`` name for `base_url` unless ``NO_PROXY`` exempts it,
     with its credentials (from the proxy URL or ``~/.netrc``): what aiohttp's ``trust_env`` finds,
-    found once per pool. ``trust_env`` would look it up (and ``~/.netrc`` for the host) in a worker
-    thread on every request, which costs more than the request itself (docs/performance.md)."""
+    found once per pool. With ``trust_env`` aiohttp 3.14 looks the proxy up, and reads ``~/.netrc``
+    for the host, in a worker thread on every request: two thread hops per poll, and ``~/.netrc``
+    credentials for HubSpot's host would go out as Basic auth on the token grant."""
     from aiohttp.helpers import get_env_proxy_for_url
     from yarl import URL
 
