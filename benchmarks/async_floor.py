@@ -419,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
             "results": pool_sizes(sizes, counts, args.polls, args.interval, args.latency, say),
         }
     else:
-        default = "raw,aiohttp,client,trigger" if args.quick else ",".join(CLIENTS)
+        default = "raw,aiohttp,trigger" if args.quick else ",".join(CLIENTS)
         clients = (args.clients or default).split(",")
         results = compare(counts, clients, args.polls, args.interval, args.rounds, say)
         data = {

@@ -27,7 +27,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 RESULTS = REPO / "benchmarks" / "results"
-TIME_LIMIT_SECONDS = {"full": 1500, "quick": 180}
+TIME_LIMIT_SECONDS = {"full": 1800, "quick": 300}
 
 
 def _isolate(home: Path) -> None:
