@@ -32,14 +32,15 @@ PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY")
 
 def use_secrets_backend(monkeypatch: pytest.MonkeyPatch, backend: str, connections: Any) -> None:
     """Point Airflow at a file-based secrets backend. Airflow 3.3 memoises its backends per process:
-    the cache is cleared now and when the test ends, so each test gets the backend it configured."""
-    try:
-        from airflow.sdk.configuration import clear_secrets_backends_cache
-    except ImportError:
-        pytest.skip("this Airflow version loads secrets backends once per process")
+    the cache is cleared now and a fresh one restored when the test ends, so each test gets the
+    backend it configured (older versions build them per lookup)."""
     monkeypatch.setenv("AIRFLOW__SECRETS__BACKEND", backend)
     kwargs = {"connections_file_path": str(connections)}
     monkeypatch.setenv("AIRFLOW__SECRETS__BACKEND_KWARGS", json.dumps(kwargs))
+    try:
+        from airflow.sdk.configuration import clear_secrets_backends_cache
+    except ImportError:
+        return
     clear_secrets_backends_cache()
     monkeypatch.setattr("airflow.sdk.configuration._secrets_backend_cache", {})
 
@@ -270,10 +271,7 @@ def test_a_token_rotated_in_a_secrets_backend_file_is_read_again(monkeypatch: py
 
     server_box: list[LoopbackServer] = []
     rotating = RotatingServer(lambda: write(server_box[0], "pat-na1-rotated"))
-    monkeypatch.setenv("AIRFLOW__SECRETS__BACKEND", "airflow.secrets.local_filesystem.LocalFilesystemBackend")
-    monkeypatch.setenv(
-        "AIRFLOW__SECRETS__BACKEND_KWARGS", json.dumps({"connections_file_path": str(connections)})
-    )
+    use_secrets_backend(monkeypatch, "airflow.secrets.local_filesystem.LocalFilesystemBackend", connections)
     monkeypatch.delenv("AIRFLOW_CONN_HUBSPOT_ROTATING", raising=False)
     with LoopbackServer(rotating) as server:
         server_box.append(server)
