@@ -1,6 +1,8 @@
 """All figures in order: the DAG-parse children first (no server), then everything that needs the
 emulator process, the emulator's capacity last of those, against the rates the other figures
-drove; then the triggerer's cost, whose child process starts an emulator of its own."""
+drove; then the triggerer's cost, whose child process starts an emulator of its own; then the
+async client against the raw asyncio floor (and the pool-size figure), whose child process starts
+a stand-in server of its own."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from benchmarks import (
     call_overhead,
     dag_parse,
     emulator_capacity,
+    floor_cost,
     rate_limit,
     triggerer_cost,
 )
@@ -46,4 +49,6 @@ def run_all(*, quick: bool, say: Callable[[str], None]) -> list[Row]:
         )
     say("6 triggerer cost (trigger_scale.py in a child process)")
     rows += triggerer_cost.measure(triggerer_cost.QUICK if quick else triggerer_cost.FULL)
+    say("7 triggerer floor: CPU per poll against a raw asyncio client" + ("" if quick else "; 8 pool size"))
+    rows += floor_cost.measure(floor_cost.QUICK if quick else floor_cost.FULL)
     return rows

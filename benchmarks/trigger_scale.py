@@ -5,8 +5,9 @@
 
 The emulator runs in its own process so its CPU is not counted. Each import stays PROCESSING for
 `--polls - 1` GETs and is DONE on the next. Phase 1 runs the triggers; phase 2 runs a bare
-`httpx.AsyncClient` GET loop (same pool limits, same number of GETs, same interval) against the
-same server as the floor to compare CPU per poll with. Results: a table on stdout and JSON in
+`aiohttp.ClientSession` GET loop (the trigger's transport: same pool size and semaphore, same
+number of GETs, same interval) against the same server, to compare CPU per poll with. The raw
+asyncio floor is `async_floor.py`'s (figure 7). Results: a table on stdout and JSON in
 benchmarks/results/trigger_scale.json.
 """
 
@@ -133,26 +134,32 @@ def run_triggers(count: int, interval: float) -> tuple[list[dict[str, Any]], int
 
 
 def run_bare_loop(base_url: str, count: int, polls: int, interval: float) -> int:
-    import httpx
+    import aiohttp
 
-    from airflow_provider_hubspot_imports.hooks.hubspot_async import POOL_LIMITS
+    from airflow_provider_hubspot_imports.hooks.async_transport import POOL_SIZE
 
     done = 0
+    gate = asyncio.Semaphore(POOL_SIZE)
 
-    async def one(client: httpx.AsyncClient, import_id: int) -> None:
+    async def one(session: aiohttp.ClientSession, import_id: int) -> None:
         nonlocal done
         for poll in range(polls):
-            response = await client.get(
-                f"{base_url}/crm/imports/2026-03/{import_id}", headers={"Authorization": f"Bearer {TOKEN}"}
-            )
-            response.json()
+            async with (
+                gate,
+                session.get(
+                    f"{base_url}/crm/imports/2026-03/{import_id}",
+                    headers={"Authorization": f"Bearer {TOKEN}"},
+                ) as response,
+            ):
+                json.loads(await response.read())
             done += 1
             if poll < polls - 1:
                 await asyncio.sleep(interval)
 
     async def main() -> None:
-        async with httpx.AsyncClient(limits=POOL_LIMITS, timeout=30.0) as client:
-            await asyncio.gather(*(one(client, 100_001 + n) for n in range(count)))
+        connector = aiohttp.TCPConnector(limit=POOL_SIZE)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            await asyncio.gather(*(one(session, 100_001 + n) for n in range(count)))
 
     asyncio.run(main())
     return done
@@ -176,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["AIRFLOW_CONN_HUBSPOT_DEFAULT"] = json.dumps(
             {"conn_type": "hubspot", "host": base_url, "password": TOKEN}
         )
-        import httpx  # noqa: F401  (imported before the baseline, as the triggerer has it)
+        import aiohttp  # noqa: F401  (imported before the baseline, as the triggerer has it)
         import psutil
 
         import airflow_provider_hubspot_imports.hooks.hubspot_async
@@ -227,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
             "cpu_ms_per_poll": cpu_per_poll_trigger * 1000,
             "rss_growth_mb": rss_growth,
         },
-        "bare_httpx_loop": {
+        "bare_aiohttp_loop": {
             **base,
             "polls": bare_polls,
             "requests": bare_requests,
@@ -248,11 +255,11 @@ def main(argv: list[str] | None = None) -> int:
     args.output.write_text(json.dumps(results, indent=2) + "\n")
 
     print(
-        f"{count} ImportStateTrigger vs bare httpx loop, {args.polls} polls each, "
+        f"{count} ImportStateTrigger vs bare aiohttp loop, {args.polls} polls each, "
         f"interval {args.interval:g} s"
     )
     rows = [
-        ("", "triggers", "bare httpx"),
+        ("", "triggers", "bare aiohttp"),
         ("completed", f"{succeeded}/{count}", "-"),
         ("wall time (s)", f"{trig['wall_s']:.2f}", f"{base['wall_s']:.2f}"),
         ("CPU (s)", f"{trig['cpu_s']:.2f}", f"{base['cpu_s']:.2f}"),

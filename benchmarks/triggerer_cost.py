@@ -1,10 +1,11 @@
 """Figure 6: what waiting in the triggerer costs, from `trigger_scale.py` run as a child process.
 
 N `ImportStateTrigger` instances share one event loop against their own emulator process (1,000
-in the full run, 100 in quick mode), then a bare `httpx.AsyncClient` loop makes the same GETs as
-the floor. The child writes its JSON to a temporary file; this module turns it into rows and keeps
-it as ``results/trigger_scale.json`` (full run, committed) or ``results/trigger_scale-quick.json``
-(quick run, not tracked), so CI never overwrites the committed full-run figures.
+in the full run, 100 in quick mode), then a bare `aiohttp.ClientSession` loop (the trigger's
+transport) makes the same GETs. The child writes its JSON to a temporary file; this module turns
+it into rows and keeps it as ``results/trigger_scale.json`` (full run, committed) or
+``results/trigger_scale-quick.json`` (quick run, not tracked), so CI never overwrites the committed
+full-run figures.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def run_child(settings: Settings) -> dict[str, Any]:
 def measure(settings: Settings) -> list[Row]:
     data = run_child(settings)
     count: int = data["triggers"]
-    trig, bare = data["trigger"], data["bare_httpx_loop"]
+    trig, bare = data["trigger"], data["bare_aiohttp_loop"]
     label = f"{count:,} ImportStateTriggers in one event loop"
     shape = f"{data['polls_per_import']} polls each, every {data['poll_interval_s']:g} s"
 
@@ -102,7 +103,7 @@ def measure(settings: Settings) -> list[Row]:
             quick_fail=not one_each,
         ),
         Row(
-            "6c triggerer: CPU per poll, triggers vs bare httpx loop",
+            "6c triggerer: CPU per poll, triggers vs bare aiohttp loop",
             f"{ratio:.2f}x ({trig['cpu_ms_per_poll']:.2f} vs {bare['cpu_ms_per_poll']:.2f} ms per poll)",
             f"<= {GOAL_CPU_RATIO:g}x",
             ratio <= GOAL_CPU_RATIO,

@@ -25,13 +25,13 @@ def test_clients_with_the_same_settings_share_one_pool(hubspot_connection: HubSp
             pools_open = hubspot_async.open_pools()
             await asyncio.gather(first.get_import(import_id), second.get_import(import_id))
             assert first._pool is not None
-            client = first._pool.client
+            session = first._pool.session
         return (
             pools_open,
             same_pool,
             hubspot_async.open_pools(),
             len(hubspot_connection.requests()),
-            client.is_closed,
+            session.closed,
         )
 
     pools_open, same_pool, pools_after, requests_made, closed = asyncio.run(scenario())

@@ -13,25 +13,14 @@ import; that point is covered by the package's own crash-point tests, not here.
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections.abc import Callable
 
-import pytest
 from deployment import WORKERS
 from support import SIZES_FULL, Run, Scenario, log, states_of
 
-from airflow_provider_hubspot_imports.operators.imports import HubSpotStartImportOperator
-
-PARAMETERS = inspect.signature(HubSpotStartImportOperator.__init__).parameters
 START_DELAY_S = 20.0
 DAGS = {"deferred": "hubspot_start_deferred", "worker": "hubspot_start_worker"}
-
-pytestmark = pytest.mark.skipif(
-    "deferrable" not in PARAMETERS or "idempotency_key" not in PARAMETERS,
-    reason="HubSpotStartImportOperator has no deferrable mode and no exactly-once start (reconnect to the "
-    "import an earlier try started) in this version",
-)
 
 
 def imports_of(scenario: Scenario, run: Run) -> list[dict[str, object]]:

@@ -1,0 +1,350 @@
+"""The async client's transport against loopback servers that misbehave: every attempt bounded in time
+and size, no redirect followed, proxies from the environment, one pool, TLS trust, and waits that
+survive a rotated credential."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+import tracemalloc
+from typing import Any
+
+import pytest
+from async_loopback_servers import LoopbackServer, Request, answer, import_record
+from trigger_support import first_event
+
+from airflow_provider_hubspot_imports.core.limits import MAX_ANSWER_BYTES
+from airflow_provider_hubspot_imports.errors import (
+    HubSpotAnswerTooLargeError,
+    HubSpotConnectionError,
+    HubSpotRedirectError,
+)
+from airflow_provider_hubspot_imports.hooks import hubspot_async
+from airflow_provider_hubspot_imports.hooks.hubspot_async import HubSpotAsyncClient
+from airflow_provider_hubspot_imports.triggers.imports import ImportStateTrigger
+
+IMPORT_ID = 4242
+OAUTH_EXTRAS = {"client_id": "app-client-1", "client_secret": "cs-very-secret", "refresh_token": "rt-secret"}
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY")
+
+
+def use_secrets_backend(monkeypatch: pytest.MonkeyPatch, backend: str, connections: Any) -> None:
+    """Point Airflow at a file-based secrets backend. Airflow 3.3 memoises its backends per process:
+    the cache is cleared now and a fresh one restored when the test ends, so each test gets the
+    backend it configured (older versions build them per lookup)."""
+    monkeypatch.setenv("AIRFLOW__SECRETS__BACKEND", backend)
+    kwargs = {"connections_file_path": str(connections)}
+    monkeypatch.setenv("AIRFLOW__SECRETS__BACKEND_KWARGS", json.dumps(kwargs))
+    try:
+        from airflow.sdk.configuration import clear_secrets_backends_cache
+    except ImportError:
+        return
+    clear_secrets_backends_cache()
+    monkeypatch.setattr("airflow.sdk.configuration._secrets_backend_cache", {})
+
+
+def read_import(conn_id: str = "hubspot_default") -> Any:
+    async def read() -> Any:
+        async with HubSpotAsyncClient(conn_id) as client:
+            return await client.get_import(IMPORT_ID)
+
+    return asyncio.run(read())
+
+
+def use(monkeypatch: pytest.MonkeyPatch, server: LoopbackServer, **fields: Any) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_HUBSPOT_DEFAULT", server.connection_json(**fields))
+
+
+def record_server(request: Request, conn: Any) -> None:
+    answer(conn, 200, import_record(request.target.rsplit("/", 1)[1], "DONE"))
+
+
+def test_a_slow_drip_is_cut_within_the_call_budget(monkeypatch: pytest.MonkeyPatch):
+    """One byte every 0.4 s keeps every socket read alive; the deadline per attempt does not care."""
+
+    def drip(request: Request, conn: Any) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n")
+        for _ in range(500):
+            conn.sendall(b" ")
+            time.sleep(0.4)
+
+    with LoopbackServer(drip) as server:
+        extra = {"timeout": 1, "retry_max_seconds": 3, "max_retries": 5, "retry_backoff_seconds": 0.1}
+        use(monkeypatch, server, extra=extra)
+        started = time.monotonic()
+        with pytest.raises(HubSpotConnectionError, match=r"no answer from .* within 1 s") as raised:
+            read_import()
+        elapsed = time.monotonic() - started
+
+    assert elapsed < 3 + 3  # retry_max_seconds plus slack for a busy machine, not the drip's 200 s
+    assert len(server.requests) >= 2  # the policy retried within its budget
+    assert "pat-na1-loopback" not in str(raised.value)
+
+
+def _huge(chunked: bool) -> Any:
+    def respond(request: Request, conn: Any) -> None:
+        block = b"x" * 65536
+        total = 64 * 1024 * 1024
+        if chunked:
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+            )
+            for _ in range(total // len(block)):
+                conn.sendall(b"%x\r\n%s\r\n" % (len(block), block))
+            conn.sendall(b"0\r\n\r\n")
+        else:
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % total
+            )
+            for _ in range(total // len(block)):
+                conn.sendall(block)
+
+    return respond
+
+
+@pytest.mark.parametrize("chunked", [True, False], ids=["chunked, no length", "declared length"])
+def test_a_64_mib_answer_is_refused_without_holding_it(monkeypatch: pytest.MonkeyPatch, chunked: bool):
+    with LoopbackServer(_huge(chunked)) as server:
+        use(monkeypatch, server, extra={"max_retries": 3, "retry_backoff_seconds": 0.05})
+        tracemalloc.start()
+        try:
+            with pytest.raises(
+                HubSpotAnswerTooLargeError, match=f"larger than {MAX_ANSWER_BYTES // 2**20} MiB"
+            ):
+                read_import()
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+
+    assert peak < 32 * 2**20
+    assert len(server.requests) == 1  # not retried into another 64 MiB download
+
+
+def test_a_redirected_get_reaches_no_other_host(monkeypatch: pytest.MonkeyPatch):
+    with LoopbackServer(record_server) as elsewhere:
+
+        def redirect(request: Request, conn: Any) -> None:
+            answer(conn, 307, headers={"Location": f"{elsewhere.base_url}{request.target}"})
+
+        with LoopbackServer(redirect) as server:
+            use(monkeypatch, server)
+            with pytest.raises(HubSpotRedirectError, match="HTTP 307, a redirect to") as raised:
+                read_import()
+
+    assert raised.value.location == f"{elsewhere.base_url}/crm/imports/2026-03/{IMPORT_ID}"
+    assert raised.value.status == 307
+    assert len(server.requests) == 1  # a redirect is not retried
+    assert elsewhere.requests == []
+
+
+def test_a_redirected_token_grant_sends_no_credential_elsewhere(monkeypatch: pytest.MonkeyPatch):
+    with LoopbackServer(record_server) as elsewhere:
+
+        def redirect(request: Request, conn: Any) -> None:
+            answer(conn, 307, headers={"Location": f"{elsewhere.base_url}/oauth/v1/token"})
+
+        with LoopbackServer(redirect) as server:
+            monkeypatch.setenv(
+                "AIRFLOW_CONN_HUBSPOT_DEFAULT",
+                json.dumps({"conn_type": "hubspot", "host": server.base_url, "extra": OAUTH_EXTRAS}),
+            )
+            with pytest.raises(HubSpotRedirectError) as raised:
+                read_import()
+
+    assert [request.line.split(" ")[:2] for request in server.requests] == [["POST", "/oauth/v1/token"]]
+    assert elsewhere.requests == []
+    for secret in (OAUTH_EXTRAS["client_secret"], OAUTH_EXTRAS["refresh_token"]):
+        assert secret not in str(raised.value)
+
+
+def test_many_clients_share_one_bounded_pool(monkeypatch: pytest.MonkeyPatch):
+    def slow_record(request: Request, conn: Any) -> None:
+        time.sleep(0.02)
+        record_server(request, conn)
+
+    pools_seen: set[int] = set()
+
+    async def scenario() -> list[str]:
+        async def one() -> str:
+            async with HubSpotAsyncClient() as client:
+                pools_seen.add(hubspot_async.open_pools())
+                return (await client.get_import(IMPORT_ID)).state.value
+
+        states = await asyncio.gather(*(one() for _ in range(3 * hubspot_async.POOL_SIZE)))
+        pools_seen.add(hubspot_async.open_pools())
+        return list(states)
+
+    with LoopbackServer(slow_record) as server:
+        use(monkeypatch, server)
+        states = asyncio.run(scenario())
+
+    assert states == ["DONE"] * 3 * hubspot_async.POOL_SIZE
+    assert pools_seen == {1, 0}  # one pool while any client is open, closed by the last one
+    assert len(server.requests) == 3 * hubspot_async.POOL_SIZE
+    assert server.connections <= hubspot_async.POOL_SIZE  # kept alive and reused, never more
+
+
+@pytest.mark.parametrize("exempt", [False, True], ids=["HTTP_PROXY", "NO_PROXY exempts the host"])
+def test_the_proxy_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch, exempt: bool):
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    with LoopbackServer(record_server) as proxy, LoopbackServer(record_server) as server:
+        use(monkeypatch, server)
+        monkeypatch.setenv("HTTP_PROXY", proxy.base_url)
+        if exempt:
+            monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        assert read_import().state.value == "DONE"
+
+    url = f"{server.base_url}/crm/imports/2026-03/{IMPORT_ID}"
+    if exempt:
+        assert proxy.requests == [] and len(server.requests) == 1
+    else:
+        assert server.requests == []
+        assert [request.target for request in proxy.requests] == [url]  # absolute-form: a proxy request
+        assert proxy.requests[0].headers["authorization"] == "Bearer pat-na1-loopback"
+
+
+def test_a_missing_ca_bundle_ends_the_wait_with_an_error_event(monkeypatch: pytest.MonkeyPatch, tmp_path):
+    missing = tmp_path / "no-such-ca.pem"
+    with LoopbackServer(record_server) as server:
+        use(monkeypatch, server, extra={"ca_bundle": str(missing)})
+        event = first_event(ImportStateTrigger(import_id=IMPORT_ID, poll_interval=0.05))
+
+    assert event["status"] == "error"
+    assert str(missing) in event["message"] and "does not exist" in event["message"]
+    assert server.requests == []
+
+
+class RotatingServer:
+    """Accepts `old` until it has answered once, then only `new`: the platform team rotated the token
+    (and `rotate()` rewrote where the connection lives) between two polls."""
+
+    def __init__(self, rotate: Any) -> None:
+        self.accepted = "pat-na1-loopback"
+        self.rotate = rotate
+        self.seen: list[tuple[str, int]] = []
+
+    def __call__(self, request: Request, conn: Any) -> None:
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        if token != self.accepted:
+            self.seen.append((token, 401))
+            answer(
+                conn, 401, {"status": "error", "category": "INVALID_AUTHENTICATION", "message": "bad token"}
+            )
+            return
+        first = not self.seen
+        self.seen.append((token, 200))
+        answer(conn, 200, import_record(str(IMPORT_ID), "PROCESSING" if first else "DONE"))
+        if first and self.rotate is not None:
+            self.accepted = "pat-na1-rotated"
+            self.rotate()
+
+
+def test_a_token_rotated_mid_wait_is_read_again_after_a_401(monkeypatch: pytest.MonkeyPatch, logged):
+    server_box: list[LoopbackServer] = []
+
+    def rotate_env() -> None:  # the test's monkeypatch restores the variable afterwards
+        os.environ["AIRFLOW_CONN_HUBSPOT_DEFAULT"] = server_box[0].connection_json(password="pat-na1-rotated")
+
+    rotating = RotatingServer(rotate_env)
+    with LoopbackServer(rotating) as server:
+        server_box.append(server)
+        use(monkeypatch, server)
+        event = first_event(ImportStateTrigger(import_id=IMPORT_ID, poll_interval=0.05))
+    output = logged()
+
+    assert event["status"] == "succeeded"
+    assert rotating.seen == [("pat-na1-loopback", 200), ("pat-na1-loopback", 401), ("pat-na1-rotated", 200)]
+    assert "was read again and holds new ones" in output
+    assert "pat-na1-rotated" not in output
+
+
+def test_a_token_rotated_in_a_secrets_backend_file_is_read_again(monkeypatch: pytest.MonkeyPatch, tmp_path):
+    connections = tmp_path / "connections.json"
+
+    def write(server: LoopbackServer, token: str) -> None:
+        conn = {"conn_type": "hubspot", "host": server.base_url, "password": token}
+        connections.write_text(json.dumps({"hubspot_rotating": conn}))
+
+    server_box: list[LoopbackServer] = []
+    rotating = RotatingServer(lambda: write(server_box[0], "pat-na1-rotated"))
+    use_secrets_backend(monkeypatch, "airflow.secrets.local_filesystem.LocalFilesystemBackend", connections)
+    monkeypatch.delenv("AIRFLOW_CONN_HUBSPOT_ROTATING", raising=False)
+    with LoopbackServer(rotating) as server:
+        server_box.append(server)
+        write(server, "pat-na1-loopback")
+        trigger = ImportStateTrigger(
+            import_id=IMPORT_ID, hubspot_conn_id="hubspot_rotating", poll_interval=0.05
+        )
+        event = first_event(trigger)
+
+    assert event["status"] == "succeeded", event
+    assert rotating.seen == [("pat-na1-loopback", 200), ("pat-na1-loopback", 401), ("pat-na1-rotated", 200)]
+
+
+def test_a_401_with_unchanged_credentials_ends_the_wait_after_one_lookup(monkeypatch: pytest.MonkeyPatch):
+    rotating = RotatingServer(None)
+    rotating.accepted = "pat-na1-someone-else"
+    with LoopbackServer(rotating) as server:
+        use(monkeypatch, server)
+        event = first_event(ImportStateTrigger(import_id=IMPORT_ID, poll_interval=0.05))
+
+    assert event["status"] == "error"
+    assert "401" in event["message"]
+    assert rotating.seen == [("pat-na1-loopback", 401)]  # the same credentials are not sent again
+
+
+def test_oauth_token_caches_are_keyed_on_every_credential_and_dropped(monkeypatch: pytest.MonkeyPatch):
+    with LoopbackServer(record_server) as server:
+        for conn_id, secret in (("hubspot_a", "cs-one"), ("hubspot_b", "cs-fixed"), ("hubspot_c", "cs-one")):
+            extra = {**OAUTH_EXTRAS, "client_secret": secret}
+            conn = {"conn_type": "hubspot", "host": server.base_url, "extra": extra}
+            monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
+
+        async def scenario() -> tuple[int, bool, bool, int]:
+            async with (
+                HubSpotAsyncClient("hubspot_a") as a,
+                HubSpotAsyncClient("hubspot_b") as b,
+                HubSpotAsyncClient("hubspot_c") as c,
+            ):
+                caches = hubspot_async.open_token_caches()
+                shared_ac, shared_ab = a._tokens is c._tokens, a._tokens is b._tokens
+            return caches, shared_ac, shared_ab, hubspot_async.open_token_caches()
+
+        caches, shared_ac, shared_ab, caches_after = asyncio.run(scenario())
+
+    assert caches == 2  # a fixed client_secret gets its own cache, not the old secret's tokens
+    assert shared_ac and not shared_ab
+    assert caches_after == 0  # evicted with the last wait that used them
+    assert server.requests == []
+
+
+def test_waits_starting_together_share_one_connection_lookup(monkeypatch: pytest.MonkeyPatch, tmp_path):
+    from async_loopback_servers import CountingSecretsBackend
+
+    connections = tmp_path / "connections.json"
+    use_secrets_backend(monkeypatch, "async_loopback_servers.CountingSecretsBackend", connections)
+    monkeypatch.delenv("AIRFLOW_CONN_HUBSPOT_COUNTED", raising=False)
+    CountingSecretsBackend.lookups.clear()
+
+    async def scenario() -> tuple[int, int]:
+        async def one() -> str:
+            async with HubSpotAsyncClient("hubspot_counted") as client:
+                return (await client.get_import(IMPORT_ID)).state.value
+
+        await asyncio.gather(*(one() for _ in range(50)))
+        together = len(CountingSecretsBackend.lookups)
+        await one()  # a wait that starts later reads the connection anew
+        return together, len(CountingSecretsBackend.lookups)
+
+    with LoopbackServer(record_server) as server:
+        conn = {"conn_type": "hubspot", "host": server.base_url, "password": "pat-na1-loopback"}
+        connections.write_text(json.dumps({"hubspot_counted": conn}))
+        together, after = asyncio.run(scenario())
+
+    assert together == 1
+    assert after == 2
+    assert len(server.requests) == 51
