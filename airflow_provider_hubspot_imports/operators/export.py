@@ -29,9 +29,15 @@ class HubSpotExportImportErrorsOperator(_OneImportOperator):
     template_fields: Sequence[str] = ("import_id", "destination")
 
     def __init__(
-        self, *, import_id: int | str, destination: Any, include_row_data: bool = False, **kwargs: Any
+        self,
+        *,
+        import_id: int | str,
+        destination: Any,
+        include_row_data: bool = False,
+        hubspot_conn_id: str = "hubspot_default",
+        **kwargs: Any,
     ) -> None:
-        super().__init__(import_id=import_id, **kwargs)
+        super().__init__(import_id=import_id, hubspot_conn_id=hubspot_conn_id, **kwargs)
         from airflow_provider_hubspot_imports.exports import export_format
 
         if not (isinstance(destination, str) and "{{" in destination):
