@@ -220,6 +220,9 @@ def test_a_real_triggerer_runs_the_watcher_and_records_the_asset_event(airflow_d
                 _finish(hubspot_emulator, import_id)  # the watcher is running: finish the import
                 finished = True
             with sqlite3.connect(database) as db:
+                # An earlier test's `airflow dags test` may have stored this DAG paused, and a
+                # paused DAG's watchers do not run.
+                db.execute("UPDATE dag SET is_paused = 0 WHERE dag_id = 'test_watch_imports'")
                 rows = db.execute(
                     "SELECT e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id WHERE a.uri = ?",
                     ("hubspot://watched/contacts",),
