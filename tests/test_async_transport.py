@@ -491,3 +491,16 @@ def test_https_goes_through_the_environments_proxy_in_a_connect_tunnel(
     assert proxy.connects[0].headers["proxy-authorization"] == "Basic dXNlcjpwQHNz"  # user:p@ss
     assert len(https_record_server.requests) == 2
     assert https_record_server.requests[0].headers["authorization"] == "Bearer pat-na1-loopback"
+
+
+def test_a_proxy_that_is_not_http_is_refused_before_any_request(monkeypatch: pytest.MonkeyPatch):
+    from airflow_provider_hubspot_imports.errors import HubSpotInputError
+
+    clear_proxies(monkeypatch)
+    with LoopbackServer(record_server) as server:
+        use(monkeypatch, server)
+        monkeypatch.setenv("HTTP_PROXY", "socks5://127.0.0.1:1080")
+        with pytest.raises(HubSpotInputError, match="only http:// proxies are supported"):
+            read_import()
+
+    assert server.requests == []

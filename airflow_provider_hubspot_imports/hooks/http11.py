@@ -154,8 +154,8 @@ class ConnectionPool:
         headers: dict[str, str],
     ) -> None:
         parts = urlsplit(origin)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"{origin!r} is not an http:// or https:// origin")
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+            raise ValueError(f"{origin!r} is not an http:// or https:// origin (scheme and host only)")
         self.origin = origin.rstrip("/")
         self.scheme, self.host = parts.scheme, parts.hostname
         self.port = parts.port or (443 if parts.scheme == "https" else 80)
