@@ -5,7 +5,7 @@
 
 The emulator runs in its own process so its CPU is not counted. Each import stays PROCESSING for
 `--polls - 1` GETs and is DONE on the next. Phase 1 runs the triggers; phase 2 runs a bare
-`aiohttp.ClientSession` GET loop (the trigger's transport: same pool size and semaphore, same
+`aiohttp.ClientSession` GET loop (a reference async client: same pool size and semaphore, same
 number of GETs, same interval) against the same server, to compare CPU per poll with. The raw
 asyncio floor is `async_floor.py`'s (figure 7). Results: a table on stdout and JSON in
 benchmarks/results/trigger_scale.json.

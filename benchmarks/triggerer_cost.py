@@ -1,8 +1,8 @@
 """Figure 6: what waiting in the triggerer costs, from `trigger_scale.py` run as a child process.
 
 N `ImportStateTrigger` instances share one event loop against their own emulator process (1,000
-in the full run, 100 in quick mode), then a bare `aiohttp.ClientSession` loop (the trigger's
-transport) makes the same GETs. The child writes its JSON to a temporary file; this module turns
+in the full run, 100 in quick mode), then a bare `aiohttp.ClientSession` loop (a reference async
+client) makes the same GETs. The child writes its JSON to a temporary file; this module turns
 it into rows and keeps it as ``results/trigger_scale.json`` (full run, committed) or
 ``results/trigger_scale-quick.json`` (quick run, not tracked), so CI never overwrites the committed
 full-run figures.

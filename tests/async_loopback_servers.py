@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import socket
 import socketserver
+import ssl
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -82,9 +83,10 @@ def import_record(import_id: str, state: str) -> dict[str, Any]:
 @dataclass
 class LoopbackServer:
     """`respond(request, conn)` answers each request; connections are kept alive until the client
-    closes them or `respond` raises ConnectionError."""
+    closes them or `respond` raises ConnectionError. With `tls` (a server context) it speaks HTTPS."""
 
     respond: Respond
+    tls: ssl.SSLContext | None = None
     requests: list[Request] = field(default_factory=list)
     connections: int = 0
 
@@ -95,10 +97,13 @@ class LoopbackServer:
             def handle(self) -> None:
                 owner.connections += 1
                 pending = bytearray()
+                conn = self.request
                 try:
-                    while (request := read_request(self.request, pending)) is not None:
+                    if owner.tls is not None:
+                        conn = owner.tls.wrap_socket(conn, server_side=True)
+                    while (request := read_request(conn, pending)) is not None:
                         owner.requests.append(request)
-                        owner.respond(request, self.request)
+                        owner.respond(request, conn)
                 except OSError:
                     pass
 
@@ -106,7 +111,7 @@ class LoopbackServer:
         self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.base_url = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
@@ -121,6 +126,54 @@ class LoopbackServer:
         if extra:
             conn["extra"] = extra
         return json.dumps(conn)
+
+
+@dataclass
+class TunnelProxy:
+    """An HTTP proxy that only tunnels: it answers ``CONNECT host:port`` with 200 and relays bytes
+    both ways (so TLS runs end to end through it), recording each CONNECT line and its headers."""
+
+    connects: list[Request] = field(default_factory=list)
+
+    def __enter__(self) -> TunnelProxy:
+        owner = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                request = read_request(self.request, bytearray())
+                if request is None:
+                    return
+                owner.connects.append(request)
+                host, _, port = request.target.rpartition(":")
+                if request.method != "CONNECT":
+                    self.request.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
+                    return
+                with socket.create_connection((host, int(port))) as upstream:
+                    self.request.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    relay = threading.Thread(target=_pipe, args=(upstream, self.request), daemon=True)
+                    relay.start()
+                    _pipe(self.request, upstream)
+                    relay.join(timeout=5)
+
+        socketserver.ThreadingTCPServer.allow_reuse_address = True
+        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def _pipe(source: socket.socket, target: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            target.sendall(data)
+        target.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
 
 
 class CountingSecretsBackend(BaseSecretsBackend):

@@ -7,18 +7,21 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
+import ssl
 import time
 import tracemalloc
 from typing import Any
 
 import pytest
-from async_loopback_servers import LoopbackServer, Request, answer, import_record
+from async_loopback_servers import LoopbackServer, Request, TunnelProxy, answer, import_record
 from trigger_support import first_event
 
 from airflow_provider_hubspot_imports.core.limits import MAX_ANSWER_BYTES
 from airflow_provider_hubspot_imports.errors import (
     HubSpotAnswerTooLargeError,
     HubSpotConnectionError,
+    HubSpotNotSentError,
     HubSpotRedirectError,
 )
 from airflow_provider_hubspot_imports.hooks import hubspot_async
@@ -348,3 +351,156 @@ def test_waits_starting_together_share_one_connection_lookup(monkeypatch: pytest
     assert together == 1
     assert after == 2
     assert len(server.requests) == 51
+
+
+# ---- the package's own HTTP/1.1 client (hooks/http11.py) -------------------------------------
+
+
+def clear_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+
+def read_twice(pause: float = 0.0, conn_id: str = "hubspot_default") -> list[str]:
+    """Two polls by one client, `pause` seconds apart."""
+
+    async def read() -> list[str]:
+        async with HubSpotAsyncClient(conn_id) as client:
+            first = await client.get_import(IMPORT_ID)
+            await asyncio.sleep(pause)
+            second = await client.get_import(IMPORT_ID)
+        return [first.state.value, second.state.value]
+
+    return asyncio.run(read())
+
+
+def test_a_chunked_answer_is_decoded(monkeypatch: pytest.MonkeyPatch):
+    def chunked(request: Request, conn: Any) -> None:
+        body = json.dumps(import_record(str(IMPORT_ID), "DONE")).encode()
+        parts = [body[:10], body[10:50], body[50:]]
+        framed = b"".join(b"%x;note=x\r\n%s\r\n" % (len(part), part) for part in parts)
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + framed
+            + b"0\r\nX-Trailer: ignored\r\n\r\n"
+        )
+
+    with LoopbackServer(chunked) as server:
+        use(monkeypatch, server)
+        assert read_twice() == ["DONE", "DONE"]
+
+    assert len(server.requests) == 2 and server.connections == 1  # kept alive after a chunked answer
+
+
+def test_connection_close_and_idle_connections_are_not_reused(monkeypatch: pytest.MonkeyPatch):
+    from airflow_provider_hubspot_imports.hooks import async_transport
+
+    def closing(request: Request, conn: Any) -> None:
+        answer(conn, 200, import_record(str(IMPORT_ID), "DONE"), headers={"Connection": "close"})
+
+    with LoopbackServer(closing) as server:
+        use(monkeypatch, server)
+        assert read_twice() == ["DONE", "DONE"]
+    assert server.connections == 2  # "Connection: close" is honoured
+
+    monkeypatch.setattr(async_transport, "KEEPALIVE_SECONDS", 0.05)
+    with LoopbackServer(record_server) as server:
+        use(monkeypatch, server)
+        assert read_twice(pause=0.3) == ["DONE", "DONE"]
+    assert server.connections == 2  # idle past the keep-alive time: dropped, a new one opened
+
+
+def test_a_reused_connection_that_fails_is_not_sent_again_silently(monkeypatch: pytest.MonkeyPatch):
+    """The server takes the second request on the kept-alive connection, then drops it unanswered.
+    HubSpot may have acted on it: the transport reports it, and only the retry policy may resend."""
+
+    def drop_second(request: Request, conn: Any) -> None:
+        if len(server.requests) == 2:
+            conn.shutdown(socket.SHUT_RDWR)
+            raise ConnectionError("dropped on purpose")
+        record_server(request, conn)
+
+    with LoopbackServer(drop_second) as server:
+        use(monkeypatch, server, extra={"max_retries": 0})
+        with pytest.raises(HubSpotConnectionError, match="could not reach") as raised:
+            read_twice()
+
+    assert not isinstance(raised.value, HubSpotNotSentError)  # it was sent: not "nothing was sent"
+    assert len(server.requests) == 2 and server.connections == 1
+
+
+def test_query_params_and_a_json_body_are_sent_as_given(monkeypatch: pytest.MonkeyPatch):
+    from airflow_provider_hubspot_imports.core.protocol import ApiRequest
+
+    with LoopbackServer(lambda request, conn: answer(conn, 200, {"ok": True})) as server:
+        use(monkeypatch, server)
+
+        async def scenario() -> Any:
+            async with HubSpotAsyncClient() as client:
+                url = f"{server.base_url}/crm/imports/2026-03"
+                params = (("limit", "5"), ("after", "a b&c"))
+                await client.call(ApiRequest("GET", url, describe="list", params=params))
+                return await client.call(ApiRequest("POST", url, describe="post", json_body={"name": "é"}))
+
+        assert asyncio.run(scenario()) == {"ok": True}
+
+    listed, posted = server.requests
+    assert listed.target == "/crm/imports/2026-03?limit=5&after=a+b%26c"
+    assert "accept-encoding" not in listed.headers  # answers come uncompressed
+    assert posted.headers["content-type"] == "application/json"
+    assert json.loads(posted.body) == {"name": "é"}
+    assert posted.headers["authorization"] == "Bearer pat-na1-loopback"
+
+
+@pytest.fixture
+def https_record_server(certificate):
+    cert, key = certificate
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    with LoopbackServer(record_server, tls=context) as server:
+        yield server
+
+
+def test_tls_is_verified_against_the_connections_ca_bundle(
+    monkeypatch: pytest.MonkeyPatch, https_record_server: LoopbackServer, certificate
+):
+    clear_proxies(monkeypatch)
+    use(monkeypatch, https_record_server, extra={"ca_bundle": str(certificate[0]), "max_retries": 0})
+    assert read_twice() == ["DONE", "DONE"]
+    assert https_record_server.connections == 1
+
+    use(monkeypatch, https_record_server, extra={"max_retries": 0})  # the system store alone
+    with pytest.raises(HubSpotNotSentError, match="CERTIFICATE_VERIFY_FAILED"):
+        read_import()
+    assert len(https_record_server.requests) == 2  # the untrusted handshake carried no request
+
+
+def test_https_goes_through_the_environments_proxy_in_a_connect_tunnel(
+    monkeypatch: pytest.MonkeyPatch, https_record_server: LoopbackServer, certificate
+):
+    clear_proxies(monkeypatch)
+    use(monkeypatch, https_record_server, extra={"ca_bundle": str(certificate[0]), "max_retries": 0})
+    with TunnelProxy() as proxy:
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url.replace("http://", "http://user:p%40ss@"))
+        assert read_twice() == ["DONE", "DONE"]
+
+    assert [request.line for request in proxy.connects] == [
+        f"CONNECT 127.0.0.1:{https_record_server.port} HTTP/1.1"
+    ]  # one tunnel, kept alive for both polls
+    assert proxy.connects[0].headers["proxy-authorization"] == "Basic dXNlcjpwQHNz"  # user:p@ss
+    assert len(https_record_server.requests) == 2
+    assert https_record_server.requests[0].headers["authorization"] == "Bearer pat-na1-loopback"
+
+
+def test_a_proxy_that_is_not_http_is_refused_before_any_request(monkeypatch: pytest.MonkeyPatch):
+    from airflow_provider_hubspot_imports.errors import HubSpotInputError
+
+    clear_proxies(monkeypatch)
+    with LoopbackServer(record_server) as server:
+        use(monkeypatch, server)
+        monkeypatch.setenv("HTTP_PROXY", "socks5://127.0.0.1:1080")
+        with pytest.raises(HubSpotInputError, match="only http:// proxies are supported"):
+            read_import()
+
+    assert server.requests == []

@@ -16,8 +16,23 @@ class Verdict(enum.Enum):
 
 @dataclass(frozen=True)
 class Outcome:
+    """A verdict on a record. `message` is built when read: a trigger polling an unchanged state
+    logs nothing, so it never pays for the line."""
+
     verdict: Verdict
-    message: str
+    record: ImportRecord
+
+    @property
+    def message(self) -> str:
+        record, state = self.record, self.record.state
+        if self.verdict is Verdict.SUCCEEDED:
+            return f"HubSpot {record.summary()}: finished."
+        if self.verdict is Verdict.FAILED:
+            return (
+                f"HubSpot {record.summary()}. {state.value} is a failure state, which will not change: "
+                f"failing without retries."
+            )
+        return f"HubSpot {record.summary()}: waiting."
 
 
 def judge(
@@ -27,14 +42,10 @@ def judge(
 ) -> Outcome:
     state = record.state
     if state in success_states:
-        return Outcome(Verdict.SUCCEEDED, f"HubSpot {record.summary()}: finished.")
+        return Outcome(Verdict.SUCCEEDED, record)
     if state in failure_states:
-        return Outcome(
-            Verdict.FAILED,
-            f"HubSpot {record.summary()}. {state.value} is a failure state, which will not change: "
-            f"failing without retries.",
-        )
-    return Outcome(Verdict.WAITING, f"HubSpot {record.summary()}: waiting.")
+        return Outcome(Verdict.FAILED, record)
+    return Outcome(Verdict.WAITING, record)
 
 
 def check_states_disjoint(success: frozenset[ImportState], failure: frozenset[ImportState]) -> None:

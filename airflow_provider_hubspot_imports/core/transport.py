@@ -1,4 +1,5 @@
-"""What both transports (requests in the hook, httpx in the async client) report, decided once.
+"""What both transports (requests in the hook, `hooks.http11` in the async client) report, decided
+once.
 
 A transport only classifies its own exceptions (did the attempt time out or fail otherwise?) and
 hands over status, headers and body; the messages and the parsing are built here.

@@ -1,10 +1,11 @@
-"""The async transport: one `aiohttp` session (a pool of keep-alive connections) per event loop
-and HubSpot host, and one bounded attempt over it.
+"""The async transport: one pool of keep-alive connections (`hooks.http11`, the package's own
+HTTP/1.1 client on asyncio streams) per event loop and HubSpot host, and one bounded attempt over it.
 
 Each attempt has a wall-clock deadline (not a per-read timeout), reads at most
-`core.limits.MAX_ANSWER_BYTES` as a stream, follows no redirect, verifies TLS with the context
-`core.tls` builds (once per pool), and takes proxies from the environment (``HTTPS_PROXY``,
-``NO_PROXY``, read once per pool). What an answer means is decided by `core.transport`, as for the sync hook.
+`core.limits.MAX_ANSWER_BYTES`, follows no redirect, verifies TLS with the context `core.tls` builds
+(once per pool), and takes proxies from the environment (``HTTPS_PROXY``, ``HTTP_PROXY``,
+``NO_PROXY``, read once per pool). What an answer means is decided by `core.transport`, as for the
+sync hook. Why not aiohttp: docs/performance.md, figure 7.
 """
 
 from __future__ import annotations
@@ -13,10 +14,8 @@ import asyncio
 import functools
 import ssl
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-
-import aiohttp
 
 from airflow_provider_hubspot_imports.core import protocol
 from airflow_provider_hubspot_imports.core.limits import MAX_ANSWER_BYTES
@@ -32,6 +31,8 @@ from airflow_provider_hubspot_imports.core.transport import (
     redirect_error,
     too_large_error,
 )
+from airflow_provider_hubspot_imports.errors import HubSpotInputError
+from airflow_provider_hubspot_imports.hooks import http11
 
 # HubSpot allows one account at most 190 requests per 10 s (19 a second). At a round trip of
 # 0.1-0.5 s that rate needs 2-10 requests in flight; 20 connections absorb bursts (many waits
@@ -43,33 +44,23 @@ KEEPALIVE_SECONDS = 60.0
 
 PoolKey = tuple[str, str | None, float]
 
-_CONNECT_TIMEOUT = getattr(aiohttp, "ConnectionTimeoutError", aiohttp.ServerTimeoutError)
+_FORM = "application/x-www-form-urlencoded"
+_JSON = "application/json"
 
 
 @dataclass
 class Pool:
-    """One `aiohttp.ClientSession` and the gate in front of it.
+    """One `http11.ConnectionPool` (`session`) and the gate in front of it.
 
     The gate (a semaphore as wide as the pool) queues requests beyond the pool's size in asyncio,
-    where a waiting request costs nothing until a connection is free.
+    where a waiting request costs nothing until a connection is free; so no more than POOL_SIZE
+    connections are ever open.
     """
 
     key: PoolKey
-    session: aiohttp.ClientSession
+    session: http11.ConnectionPool
     gate: asyncio.Semaphore
-    proxy: Any = None  # the environment's proxy for this host (yarl.URL), or None
-    proxy_auth: aiohttp.BasicAuth | None = None
     users: int = 0
-    # One ClientTimeout per deadline in use: nearly every attempt has the connection's timeout.
-    _timeouts: dict[float, aiohttp.ClientTimeout] = field(default_factory=dict)
-
-    def timeout(self, seconds: float) -> aiohttp.ClientTimeout:
-        found = self._timeouts.get(seconds)
-        if found is None:
-            if len(self._timeouts) > 16:
-                self._timeouts.clear()
-            found = self._timeouts[seconds] = aiohttp.ClientTimeout(total=seconds)
-        return found
 
     async def send(
         self,
@@ -82,61 +73,42 @@ class Pool:
         started_at: float,
     ) -> Any:
         """One attempt, within its deadline: the parsed result, or the typed error raised."""
-        settings = tokens.settings
-        seconds = policy.attempt_timeout(settings.timeout, started_at)
+        seconds = policy.attempt_timeout(tokens.settings.timeout, started_at)
+        if request.form_body:
+            body, content_type = http11.form_body(request.form_body), _FORM
+        elif request.json_body is not None:
+            body, content_type = http11.json_body(request.json_body), _JSON
+        else:
+            body, content_type = None, None
         try:
-            async with (
-                self.gate,
-                self.session.request(
+            async with self.gate:
+                response = await self.session.request(
                     request.method,
                     request.url,
-                    params=request.params or None,
-                    json=request.json_body,
-                    data=dict(request.form_body) if request.form_body else None,
+                    params=request.params,
                     headers=protocol.auth_header(token) if token else None,
-                    timeout=self.timeout(seconds),
-                    allow_redirects=False,
-                    proxy=self.proxy,
-                    proxy_auth=self.proxy_auth,
-                ) as response,
-            ):
-                status = response.status
-                if 300 <= status < 400:
-                    raise redirect_error(request, status, response.headers.get("Location"))
-                body = await read_capped(response, request)
-                headers = response.headers
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise connection_error(
-                request,
-                tokens,
-                exc,
-                timed_out=isinstance(exc, asyncio.TimeoutError),
-                never_sent=isinstance(exc, (aiohttp.ClientConnectorError, _CONNECT_TIMEOUT)),
-            ) from None
-        return read_answer(request, tokens, status, headers, body, parse, token_grant=raw)
+                    body=body,
+                    content_type=content_type,
+                    timeout=seconds,
+                    max_bytes=MAX_ANSWER_BYTES,
+                )
+        except http11.AnswerTooLarge:
+            raise too_large_error(request) from None
+        except http11.HTTPError as exc:
+            timed_out = isinstance(exc, http11.TimedOut)
+            never_sent = isinstance(exc, http11.ConnectFailed) or getattr(exc, "connecting", False)
+            raise connection_error(request, tokens, exc, timed_out=timed_out, never_sent=never_sent) from None
+        status = response.status
+        if 300 <= status < 400:
+            raise redirect_error(request, status, _location(response.headers))
+        return read_answer(request, tokens, status, response.headers, response.body, parse, token_grant=raw)
 
 
-async def read_capped(response: aiohttp.ClientResponse, request: ApiRequest) -> bytes:
-    """The body, read as a stream and refused past MAX_ANSWER_BYTES (the connection is then closed,
-    not returned to the pool). aiohttp pauses the socket while its buffer is full, so memory stays
-    near the cap whatever the server sends."""
-    declared = response.content_length
-    if declared is not None and declared > MAX_ANSWER_BYTES and not response.headers.get("Content-Encoding"):
-        response.close()
-        raise too_large_error(request)
-    stream = response.content
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        chunk = await stream.read(MAX_ANSWER_BYTES + 1 - size)
-        if not chunk:
-            break
-        size += len(chunk)
-        if size > MAX_ANSWER_BYTES:
-            response.close()
-            raise too_large_error(request)
-        chunks.append(chunk)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+def _location(headers: dict[str, str]) -> str | None:
+    for name, value in headers.items():
+        if name.lower() == "location":
+            return value
+    return None
 
 
 _pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[PoolKey, Pool]] = (
@@ -147,21 +119,6 @@ _pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[PoolKey, Pool]
 def pool_key(settings: HubSpotSettings) -> PoolKey:
     """What decides whether two waits may share a pool: host, TLS trust and timeout, not the token."""
     return (settings.base_url, settings.ca_bundle, settings.timeout)
-
-
-def environment_proxy(base_url: str) -> tuple[Any, aiohttp.BasicAuth | None]:
-    """The proxy ``HTTPS_PROXY`` / ``HTTP_PROXY`` name for `base_url` unless ``NO_PROXY`` exempts it,
-    with its credentials (from the proxy URL or ``~/.netrc``): what aiohttp's ``trust_env`` finds,
-    found once per pool. With ``trust_env`` aiohttp 3.14 looks the proxy up, and reads ``~/.netrc``
-    for the host, in a worker thread on every request: two thread hops per poll, and ``~/.netrc``
-    credentials for HubSpot's host would go out as Basic auth on the token grant."""
-    from aiohttp.helpers import get_env_proxy_for_url
-    from yarl import URL
-
-    try:
-        return get_env_proxy_for_url(URL(base_url))
-    except LookupError:
-        return None, None
 
 
 @functools.lru_cache(maxsize=1)
@@ -190,24 +147,17 @@ def acquire_pool(settings: HubSpotSettings) -> Pool:
     key = pool_key(settings)
     pool = pools.get(key)
     if pool is None:
-        connector = aiohttp.TCPConnector(
-            limit=POOL_SIZE,
-            limit_per_host=POOL_SIZE,
-            keepalive_timeout=KEEPALIVE_SECONDS,
-            ssl=pool_tls(settings),
-        )
-        session = aiohttp.ClientSession(
-            connector=connector,
-            headers=protocol.base_headers(),
-            cookie_jar=aiohttp.DummyCookieJar(),  # HubSpot's API sets none worth keeping
-            raise_for_status=False,
-        )
-        # The retry policy is the only one that retries (and counts and logs what it retries):
-        # aiohttp would otherwise send a GET again, silently, when a kept-alive connection drops.
-        if hasattr(session, "_retry_connection"):
-            session._retry_connection = False
-        proxy, proxy_auth = environment_proxy(settings.base_url)
-        pool = pools[key] = Pool(key, session, asyncio.Semaphore(POOL_SIZE), proxy, proxy_auth)
+        try:
+            session = http11.ConnectionPool(
+                settings.base_url,
+                tls=pool_tls(settings),  # built for http:// too: a bad CA bundle is reported either way
+                size=POOL_SIZE,
+                keepalive_seconds=KEEPALIVE_SECONDS,
+                headers=protocol.base_headers(),
+            )
+        except ValueError as exc:  # the environment's proxy is not an http:// URL
+            raise HubSpotInputError(f"Connection '{settings.conn_id}': {exc}") from None
+        pool = pools[key] = Pool(key, session, asyncio.Semaphore(POOL_SIZE))
     pool.users += 1
     return pool
 
@@ -218,4 +168,4 @@ async def release_pool(pool: Pool) -> None:
     pools = _pools.get(asyncio.get_running_loop(), {})
     if pool.users <= 0 and pools.get(pool.key) is pool:
         del pools[pool.key]
-        await pool.session.close()
+        pool.session.close()

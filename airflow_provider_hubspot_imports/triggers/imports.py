@@ -160,8 +160,9 @@ class ImportStateTrigger(BaseTrigger):
                 else:
                     outcome = judge(record, self.success_states, self.failure_states)
                     if outcome.verdict is not Verdict.WAITING:
-                        self.log.info(outcome.message)
-                        return self._event(outcome.verdict.value, outcome.message, record.raw)
+                        message = outcome.message
+                        self.log.info(message)
+                        return self._event(outcome.verdict.value, message, record.raw)
                     if record.state != last_state:  # one line per change, not per poll
                         self.log.info(outcome.message)
                         last_state = record.state
