@@ -23,7 +23,7 @@ _SUFFIXES = ("max", "remaining", "interval-milliseconds", "daily", "daily-remain
 
 def _rate_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """The rate-limit headers present, by lower-case suffix. A plain dict is searched in any case;
-    the transports' header mappings (requests, httpx, aiohttp) look names up case-insensitively."""
+    the transports' header mappings look names up case-insensitively."""
     if isinstance(headers, dict):
         return {
             name.lower()[len(_PREFIX) :]: value
