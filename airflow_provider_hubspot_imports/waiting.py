@@ -216,8 +216,8 @@ def deferral_timed_out(error: BaseException) -> bool:
 
 def exception_kinds() -> dict[str, tuple[type[BaseException], ...]]:
     deferral_errors: tuple[type[BaseException], ...]
-    try:  # Airflow 3
-        from airflow.sdk.exceptions import (
+    try:  # Airflow 3 (3.2+; 3.1 has them in airflow.exceptions only)
+        from airflow.sdk.exceptions import (  # type: ignore[attr-defined,unused-ignore]
             AirflowSkipException,
             AirflowTaskTimeout,
             TaskDeferralError,

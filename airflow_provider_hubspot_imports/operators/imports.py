@@ -281,7 +281,7 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
     def _stored_import_id(context: Context, key: StartKey) -> str | None:
         from airflow_provider_hubspot_imports.core.start_key import STATE_STORE_KEY, stored_import_id
 
-        store = context.get("task_state_store")
+        store: Any = context.get("task_state_store")
         return stored_import_id(key, store.get(STATE_STORE_KEY)) if store is not None else None
 
     def _started_import_id(self, context: Context) -> str | None:
@@ -310,7 +310,7 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
         """Keep the import's id for later tries of this task instance (Airflow 3.3+)."""
         from airflow_provider_hubspot_imports.core.start_key import STATE_STORE_KEY, state_store_value
 
-        store = context.get("task_state_store")
+        store: Any = context.get("task_state_store")
         if store is not None:
             store.set(STATE_STORE_KEY, state_store_value(key, import_id))
 

@@ -240,7 +240,7 @@ def task_state_in_database(ti: Any) -> str | None:
     from airflow.utils.session import create_session
 
     with create_session() as session:
-        row = (
+        row: Any = (
             session.query(TaskInstance.state, TaskInstance.trigger_timeout)
             .filter_by(dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id, map_index=ti.map_index)
             .one_or_none()
