@@ -13,25 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airflow.secrets import BaseSecretsBackend
+from loopback_servers import Received as Request
 
 Respond = Callable[["Request", socket.socket], None]
-
-
-@dataclass
-class Request:
-    """One request as it arrived: the request line, headers (lower-cased names) and body."""
-
-    line: str
-    headers: dict[str, str]
-    body: bytes
-
-    @property
-    def method(self) -> str:
-        return self.line.split(" ")[0]
-
-    @property
-    def target(self) -> str:
-        return self.line.split(" ")[1]
 
 
 def read_request(conn: socket.socket, pending: bytearray) -> Request | None:
@@ -144,7 +128,7 @@ class TunnelProxy:
                 if request is None:
                     return
                 owner.connects.append(request)
-                host, _, port = request.target.rpartition(":")
+                host, _, port = request.path.rpartition(":")
                 if request.method != "CONNECT":
                     self.request.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
                     return

@@ -61,7 +61,7 @@ def use(monkeypatch: pytest.MonkeyPatch, server: LoopbackServer, **fields: Any) 
 
 
 def record_server(request: Request, conn: Any) -> None:
-    answer(conn, 200, import_record(request.target.rsplit("/", 1)[1], "DONE"))
+    answer(conn, 200, import_record(request.path.rsplit("/", 1)[1], "DONE"))
 
 
 def test_a_slow_drip_is_cut_within_the_call_budget(monkeypatch: pytest.MonkeyPatch):
@@ -129,7 +129,7 @@ def test_a_redirected_get_reaches_no_other_host(monkeypatch: pytest.MonkeyPatch)
     with LoopbackServer(record_server) as elsewhere:
 
         def redirect(request: Request, conn: Any) -> None:
-            answer(conn, 307, headers={"Location": f"{elsewhere.base_url}{request.target}"})
+            answer(conn, 307, headers={"Location": f"{elsewhere.base_url}{request.path}"})
 
         with LoopbackServer(redirect) as server:
             use(monkeypatch, server)
@@ -206,7 +206,7 @@ def test_the_proxy_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch, e
         assert proxy.requests == [] and len(server.requests) == 1
     else:
         assert server.requests == []
-        assert [request.target for request in proxy.requests] == [url]  # absolute-form: a proxy request
+        assert [request.path for request in proxy.requests] == [url]  # absolute-form: a proxy request
         assert proxy.requests[0].headers["authorization"] == "Bearer pat-na1-loopback"
 
 
@@ -446,7 +446,7 @@ def test_query_params_and_a_json_body_are_sent_as_given(monkeypatch: pytest.Monk
         assert asyncio.run(scenario()) == {"ok": True}
 
     listed, posted = server.requests
-    assert listed.target == "/crm/imports/2026-03?limit=5&after=a+b%26c"
+    assert listed.path == "/crm/imports/2026-03?limit=5&after=a+b%26c"
     assert "accept-encoding" not in listed.headers  # answers come uncompressed
     assert posted.headers["content-type"] == "application/json"
     assert json.loads(posted.body) == {"name": "é"}
