@@ -225,14 +225,21 @@ def exception_kinds() -> dict[str, tuple[type[BaseException], ...]]:
         )
 
         deferral_errors = (TaskDeferralError, TaskDeferralTimeout)
-    except ImportError:  # Airflow 2.11
+    except ImportError:  # Airflow 2.11 and 3.1
         from airflow.exceptions import (  # type: ignore[no-redef,attr-defined,unused-ignore]
             AirflowSkipException,
             AirflowTaskTimeout,
             TaskDeferralError,
         )
 
-        deferral_errors = (TaskDeferralError,)
+        try:  # Airflow 3.1: Airflow ends a deferral at its timeout with TaskDeferralTimeout
+            from airflow.exceptions import (  # type: ignore[no-redef,attr-defined,unused-ignore]
+                TaskDeferralTimeout,
+            )
+
+            deferral_errors = (TaskDeferralError, TaskDeferralTimeout)
+        except ImportError:  # Airflow 2.11: TaskDeferralError("Trigger/execution timeout")
+            deferral_errors = (TaskDeferralError,)
     return {
         "sensor_timeout": (AirflowSensorTimeout,),
         "skip": (AirflowSkipException,),

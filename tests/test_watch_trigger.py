@@ -6,10 +6,15 @@ import asyncio
 import json
 from typing import Any
 
+import airflow
 import pytest
+from packaging.version import Version
 
 from airflow_provider_hubspot_imports.testing import HubSpotEmulator
 from airflow_provider_hubspot_imports.triggers.watch import STORE_KEY, ImportWatchTrigger
+
+# Asset state stores (where the watcher keeps the imports it follows) exist from Airflow 3.3.
+HAS_ASSET_STATE_STORE = Version(Version(airflow.__version__).base_version) >= Version("3.3")
 
 
 def _finish(emulator: HubSpotEmulator, import_id: int, state: str = "DONE") -> None:
@@ -186,6 +191,10 @@ def test_a_real_triggerer_runs_the_watcher_and_records_the_asset_event(airflow_d
 
     if not AIRFLOW_V3:
         pytest.skip("AssetWatcher needs Airflow 3")
+    if not HAS_ASSET_STATE_STORE:
+        pytest.skip(
+            "real components run on Airflow 3.3+, where the watcher keeps its ids in the asset state store"
+        )
     import_id = hubspot_emulator.add_import(lifecycle=[("PROCESSING",)])
     env = {
         **os.environ,
