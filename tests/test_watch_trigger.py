@@ -195,7 +195,9 @@ def test_a_real_triggerer_runs_the_watcher_and_records_the_asset_event(airflow_d
         pytest.skip(
             "real components run on Airflow 3.3+, where the watcher keeps its ids in the asset state store"
         )
-    import_id = hubspot_emulator.add_import(lifecycle=[("PROCESSING",)])
+    # An id no other test uses: a deferred task left behind in the shared database by an earlier
+    # test would be resumed by this triggerer, through hubspot_default, and read its own import.
+    import_id = hubspot_emulator.add_import(import_id=4_242_424_242, lifecycle=[("PROCESSING",)])
     env = {
         **os.environ,
         "AIRFLOW_CONN_HUBSPOT_DEFAULT": hubspot_emulator.connection_json(retry_backoff_seconds=0.05),
@@ -259,6 +261,8 @@ def test_a_real_triggerer_runs_the_watcher_and_records_the_asset_event(airflow_d
     assert extra["from_trigger"] is True
     assert extra["payload"]["import_id"] == str(import_id)
     assert extra["payload"]["state"] == "DONE"
-    [final_read] = hubspot_emulator.requests(import_id)  # read once, when it left the list
+    reads = hubspot_emulator.requests(import_id)
+    assert len(reads) == 1, f"read once, when it left the list, not: {reads}"
+    final_read = reads[0]
     assert extra["payload"]["record"] == final_read.response_json()
     assert [json.loads(value) for (value,) in stored] == [{}]  # nothing left to follow
