@@ -7,8 +7,9 @@ catch-up DAG whose `--runs` runs each defer on their own emulated import. The em
 this process; the Airflow components are separate processes. Reported: how many runs succeeded,
 the delay from the moment the emulator first served DONE to the sensor task's success and to the
 downstream task's start (median, p95), the triggerer's CPU seconds and peak RSS (process tree),
-its CPU per poll while imports were waiting, and how many worker slots were held while imports
-were waiting. JSON goes to benchmarks/results/triggerer_real.json.
+its CPU per poll while imports were waiting (all of it, and less its rate with nothing to poll,
+measured for `--idle-seconds` after the last run), and how many worker slots were held while
+imports were waiting. JSON goes to benchmarks/results/triggerer_real.json.
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ class Sampler(threading.Thread):
         self.cpu: dict[int, float] = {}
         # The tree's CPU when the first task deferred: start-up cost, not spent on polls.
         self.cpu_at_first_deferral: float | None = None
+        self.first_deferral_at: float | None = None
         self.max_running_while_deferred = 0
         self.max_deferred = 0
         self.max_running = 0
@@ -119,6 +121,7 @@ class Sampler(threading.Thread):
             self.max_deferred = max(self.max_deferred, deferred)
             if deferred and self.cpu_at_first_deferral is None:
                 self.cpu_at_first_deferral = sum(self.cpu.values())
+                self.first_deferral_at = time.monotonic()
             if deferred:
                 self.max_running_while_deferred = max(self.max_running_while_deferred, running)
 
@@ -177,6 +180,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--polls-before-done", type=int, default=3)
     parser.add_argument("--parallelism", type=int, default=8, help="LocalExecutor worker slots")
     parser.add_argument("--deadline", type=float, default=1500.0, help="give up after this many seconds")
+    parser.add_argument(
+        "--idle-seconds",
+        type=float,
+        default=15.0,
+        help="after the last run, how long to measure the triggerer's CPU with nothing to poll",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
 
@@ -246,6 +255,11 @@ def main(argv: list[str] | None = None) -> int:
             for name, process in processes.items():
                 if process.poll() is not None:
                     raise RuntimeError(f"airflow {name} exited; see {logs / (name + '.log')}")
+        # Airflow's triggerer spends CPU every second whether or not it has triggers (heartbeats,
+        # database and supervisor round trips): its rate with nothing deferred, to subtract.
+        waited_until, cpu_at_end = time.monotonic(), sum(sampler.cpu.values())
+        time.sleep(args.idle_seconds)
+        idle_cpu_per_s = (sum(sampler.cpu.values()) - cpu_at_end) / (time.monotonic() - waited_until)
         sampler.stop_event.set()
         sampler.join()
     finally:
@@ -290,8 +304,9 @@ def main(argv: list[str] | None = None) -> int:
         else None
     )
     requests = emulator.requests()
-    triggerer_cpu = sum(sampler.cpu.values())
-    waiting_cpu = triggerer_cpu - (sampler.cpu_at_first_deferral or 0.0)
+    waiting_cpu = cpu_at_end - (sampler.cpu_at_first_deferral or 0.0)
+    waiting_s = waited_until - (sampler.first_deferral_at or waited_until)
+    above_idle_cpu = max(0.0, waiting_cpu - idle_cpu_per_s * waiting_s)
     # Every run's sensor reads the import once on the worker before it defers; the rest are the
     # triggerer's polls.
     import_gets = sum(1 for entry in requests if entry.method == "GET" and entry.import_id is not None)
@@ -313,10 +328,17 @@ def main(argv: list[str] | None = None) -> int:
             "p95": downstream_p95,
             "max": downstream_delays[-1] if downstream_delays else None,
         },
-        "triggerer_cpu_s": triggerer_cpu,
+        "triggerer_cpu_s": cpu_at_end,
         "triggerer_cpu_s_while_waiting": waiting_cpu,
+        "triggerer_waiting_s": waiting_s,
+        "triggerer_idle_cpu_s_per_s": idle_cpu_per_s,
         "triggerer_polls": triggerer_polls,
+        # Everything the triggerer spent from the first deferral on, over the polls: an upper bound.
         "triggerer_cpu_ms_per_poll": 1000 * waiting_cpu / triggerer_polls if triggerer_polls else None,
+        # Less what it spends idle over the same time: what the waits themselves cost it.
+        "triggerer_cpu_ms_per_poll_above_idle": (
+            1000 * above_idle_cpu / triggerer_polls if triggerer_polls else None
+        ),
         "triggerer_peak_rss_mb": sampler.peak_rss / 2**20,
         "max_deferred_at_once": sampler.max_deferred,
         "max_running_tasks": sampler.max_running,
