@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from fault_scenarios import ALL_CASES, CONNECTION_EXTRAS, FaultCase
+from fault_scenarios import ALL_CASES, CONNECTION_EXTRAS, DAGRUN_CASES, FaultCase
 
 from airflow_provider_hubspot_imports import errors
 from airflow_provider_hubspot_imports.hooks.hubspot import HubSpotHook
@@ -49,7 +49,7 @@ def test_hook(case: FaultCase, hubspot: HubSpotEmulator, capfd):
 
 
 @pytest.mark.dagrun
-@pytest.mark.parametrize("case", ALL_CASES, ids=ids)
+@pytest.mark.parametrize("case", DAGRUN_CASES, ids=ids)
 def test_reschedule_sensor_in_a_dag_run(case: FaultCase, hubspot: HubSpotEmulator, run_dag):
     import_id = hubspot.add_import(lifecycle=[("DONE",)], faults=case.faults)
 
@@ -89,7 +89,7 @@ def test_a_token_echoed_by_hubspot_is_redacted(hubspot: HubSpotEmulator, run_dag
 
 
 @pytest.mark.dagrun
-@pytest.mark.parametrize("case", ALL_CASES, ids=ids)
+@pytest.mark.parametrize("case", DAGRUN_CASES, ids=ids)
 def test_deferred_sensor_in_a_dag_run(case: FaultCase, hubspot: HubSpotEmulator, run_dag):
     # The sensor checks once before deferring: the import is PROCESSING then, and the faults only
     # start after that first GET, so every one of them reaches the trigger.
