@@ -40,6 +40,11 @@ def finish_wait(
             f"states: {message}"
         )
     if status == trigger.TIMEOUT:
+        if isinstance(event, Mapping) and event.get("execution_timeout"):
+            from airflow_provider_hubspot_imports.waiting import execution_timeout_error
+
+            # As in a worker: retried while the task has tries left, final on the last one.
+            raise execution_timeout_error(message)
         raise AirflowSensorTimeout(message)
     if status == trigger.ERROR:
         raise AirflowFailException(message)

@@ -214,6 +214,19 @@ def deferral_timed_out(error: BaseException) -> bool:
     return isinstance(error, exception_kinds()["deferral_error"]) and "timeout" in str(error).lower()
 
 
+def execution_timeout_error(message: str) -> BaseException:
+    """What a task raises when its deferred wait reached `execution_timeout`: what Airflow raises
+    for it where it applies `execution_timeout` itself, so the task is retried while it has tries
+    left, as in a worker. Airflow 3: `AirflowTaskTimeout`; Airflow 2.11, whose scheduler ends such
+    a deferral: `TaskDeferralError("Trigger/execution timeout")`."""
+    from airflow_provider_hubspot_imports._compat import AIRFLOW_V3
+
+    kinds = exception_kinds()
+    if AIRFLOW_V3:
+        return kinds["task_timeout"][0](message)
+    return kinds["deferral_error"][0](f"Trigger/execution timeout: {message}")
+
+
 def exception_kinds() -> dict[str, tuple[type[BaseException], ...]]:
     deferral_errors: tuple[type[BaseException], ...]
     try:  # Airflow 3 (3.2+; 3.1 has them in airflow.exceptions only)
@@ -248,12 +261,30 @@ def exception_kinds() -> dict[str, tuple[type[BaseException], ...]]:
     }
 
 
+def deferral_deadline(waiter: Any, *, try_started: float, wait_ends: float) -> tuple[float, bool]:
+    """When a deferred wait must end (epoch seconds), and whether that is the task's
+    `execution_timeout`, counted from the start of the try, rather than the wait's own timeout.
+    Airflow 3 does not apply `execution_timeout` to a deferred task, so the trigger does; the task
+    then ends as an execution timeout (retried while tries remain), as it would in a worker."""
+    execution_timeout = getattr(waiter, "execution_timeout", None)
+    if execution_timeout is None:
+        return wait_ends, False
+    task_ends = try_started + execution_timeout.total_seconds()
+    return (task_ends, True) if task_ends < wait_ends else (wait_ends, False)
+
+
 def import_trigger(
-    waiter: Any, import_id: Any, *, end_time: float | None, first_poll_at: float | None
+    waiter: Any,
+    import_id: Any,
+    *,
+    end_time: float | None,
+    first_poll_at: float | None,
+    at_execution_timeout: bool = False,
 ) -> ImportStateTrigger:
     """The `ImportStateTrigger` a deferring waiter (sensor or start operator) hands its wait to:
     its connection, interval, states and `cancel_on_timeout`, and its backoff if it has one. The
-    first poll comes at `first_poll_at`, one interval after the record the waiter just read."""
+    first poll comes at `first_poll_at`, one interval after the record the waiter just read;
+    `at_execution_timeout` says that `end_time` is the task's `execution_timeout`."""
     from datetime import timedelta
 
     from airflow_provider_hubspot_imports.triggers.imports import ImportStateTrigger
@@ -270,6 +301,7 @@ def import_trigger(
         cancel_on_timeout=waiter.cancel_on_timeout,
         exponential_backoff=bool(getattr(waiter, "exponential_backoff", False)),
         max_wait=max_wait.total_seconds() if isinstance(max_wait, timedelta) else max_wait,
+        ends_at_execution_timeout=at_execution_timeout,
     )
 
 

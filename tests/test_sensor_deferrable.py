@@ -74,11 +74,31 @@ def test_defers_with_the_right_trigger_when_not_finished(hubspot_connection: Hub
         "cancel_on_timeout": False,
         "exponential_backoff": False,
         "max_wait": None,
+        "ends_at_execution_timeout": False,
     }
     # Airflow ends the deferral at the same deadline, even when no triggerer runs the trigger.
     assert deferred.value.timeout is not None
     assert 600 - (after - before) - 1 <= deferred.value.timeout.total_seconds() <= 600
     assert len(hubspot_connection.requests(import_id)) == 1  # checked once before deferring
+
+
+def test_an_earlier_execution_timeout_ends_the_deferral(hubspot_connection: HubSpotEmulator):
+    """Airflow 3 does not apply `execution_timeout` to a deferred task: the trigger does."""
+    from datetime import timedelta
+
+    import_id = hubspot_connection.add_import(lifecycle=[("PROCESSING",)])
+    waiter = sensor(import_id=str(import_id), poke_interval=7, timeout=600)
+    waiter.execution_timeout = timedelta(seconds=60)
+    before = time.time()
+    with pytest.raises(task_deferred()) as deferred:
+        waiter.execute({})
+    after = time.time()
+
+    _, kwargs = deferred.value.trigger.serialize()
+    assert before + 60 <= kwargs["end_time"] <= after + 60
+    assert kwargs["ends_at_execution_timeout"] is True
+    assert deferred.value.timeout is not None
+    assert 60 - (after - before) - 1 <= deferred.value.timeout.total_seconds() <= 60
 
 
 def test_does_not_defer_when_already_done(hubspot_connection: HubSpotEmulator):

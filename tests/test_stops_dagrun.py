@@ -51,6 +51,23 @@ def test_execution_timeout_while_deferred_ends_the_wait_and_cancels(
     assert gets[-1] - gets[0] < 10  # ended near execution_timeout=3 s, not the 600 s timeout
 
 
+def test_execution_timeout_while_deferred_is_retried_and_only_the_last_try_cancels(
+    run_dag, hubspot_connection: HubSpotEmulator
+):
+    import_id = hubspot_connection.add_import(lifecycle=[("PROCESSING",)])
+
+    result = run_dag("test_stop_execution_timeout_deferred_retried", {"import_id": str(import_id)})
+
+    assert result.task_states == {"wait_for_import": "failed"}
+    assert result.try_numbers == {"wait_for_import": 2}  # an execution timeout is retried
+    assert len(cancels(hubspot_connection, import_id)) == 1  # by the last try only
+    served = [entry for entry in hubspot_connection.requests(import_id) if entry.method == "GET"]
+    # The retry found the import still PROCESSING (the first try left it) and waited on it.
+    assert [entry.response_json()["state"] for entry in served] == ["PROCESSING"] * len(served)
+    assert served[-1].at - served[0].at > 4  # two tries of about 3 s each
+    assert "execution_timeout passed on the last try" in result.output
+
+
 @pytest.mark.parametrize("mode", ["reschedule", "deferrable"])
 @pytest.mark.parametrize("cancel", [True, False], ids=["option on", "option off"])
 def test_soft_fail_timeout_skips_and_cancels_with_the_option(

@@ -74,15 +74,26 @@ def test_the_wait_timing_out_cancels_with_the_option(
         assert f"Canceled HubSpot import {import_id} after the wait timed out" in result.output
 
 
-@pytest.mark.skipif(
-    not AIRFLOW_V3, reason="Airflow 2.11's dag.test() lets AirflowTaskTimeout (a BaseException) escape"
+@pytest.mark.parametrize(
+    "mode",
+    [
+        pytest.param(
+            "worker",
+            marks=pytest.mark.skipif(
+                not AIRFLOW_V3,
+                reason="Airflow 2.11's dag.test() lets AirflowTaskTimeout (a BaseException) escape",
+            ),
+        ),
+        "deferred",
+    ],
 )
 def test_execution_timeout_cancels_only_on_the_last_try_and_the_retry_keeps_the_import(
-    run_dag, hubspot_connection: HubSpotEmulator, csv_file: Path
+    run_dag, hubspot_connection: HubSpotEmulator, csv_file: Path, mode: str
 ):
     hubspot_connection.set_start_lifecycle([("PROCESSING",)])
+    dag_id = "test_stop_start_execution_timeout" + ("_deferred" if mode == "deferred" else "")
 
-    result = run_dag("test_stop_start_execution_timeout", {"csv_path": str(csv_file), "crash_at": ""})
+    result = run_dag(dag_id, {"csv_path": str(csv_file), "crash_at": ""})
 
     assert result.task_states == {"start_import": "failed"}
     assert result.try_numbers == {"start_import": 2}

@@ -54,6 +54,7 @@ def test_serialize_round_trips():
         cancel_on_timeout=True,
         exponential_backoff=True,
         max_wait=30,
+        ends_at_execution_timeout=True,
     )
     classpath, kwargs = trigger.serialize()
 
@@ -69,6 +70,7 @@ def test_serialize_round_trips():
         "cancel_on_timeout": True,
         "exponential_backoff": True,
         "max_wait": 30.0,
+        "ends_at_execution_timeout": True,
     }
     module, _, name = classpath.rpartition(".")
     again = getattr(importlib.import_module(module), name)(**kwargs)
@@ -122,13 +124,27 @@ def test_deadline_yields_a_timeout_event(hubspot_connection: HubSpotEmulator):
     import_id = hubspot_connection.add_import(lifecycle=[("PROCESSING",)])
 
     started = time.monotonic()
-    event = first_event(trigger_for(import_id, poll_interval=0.1, end_time=time.time() + 0.5))
+    # 1.5 s: room for several polls after a cold first one (module imports on a fresh process).
+    event = first_event(trigger_for(import_id, poll_interval=0.1, end_time=time.time() + 1.5))
 
     assert event["status"] == "timeout"
     assert "before the sensor's timeout" in event["message"]
     assert "record" not in event
     assert time.monotonic() - started < 5  # the deadline ended the wait, not a poll interval
     assert len(hubspot_connection.requests(import_id)) >= 3
+    assert "execution_timeout" not in event
+
+
+def test_a_deadline_that_is_the_execution_timeout_says_so(hubspot_connection: HubSpotEmulator):
+    import_id = hubspot_connection.add_import(lifecycle=[("PROCESSING",)])
+    trigger = trigger_for(import_id, poll_interval=0.1, end_time=time.time() + 0.3)
+    trigger.ends_at_execution_timeout = True
+
+    event = first_event(trigger)
+
+    assert event["status"] == "timeout"
+    assert event["execution_timeout"] is True  # the task ends as an execution timeout: retried
+    assert "before the task's execution_timeout" in event["message"]
 
 
 @pytest.mark.parametrize("fault", list(TRANSIENT_FAULTS.values()), ids=list(TRANSIENT_FAULTS))

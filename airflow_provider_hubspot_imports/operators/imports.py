@@ -135,6 +135,7 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
     """
 
     template_fields: Sequence[str] = ("import_request", "files", "idempotency_key")
+    _try_started: float | None = None  # when this try's `execute` began (for `execution_timeout`)
     template_fields_renderers = {"import_request": "json"}
     ui_color = "#ff7a59"
     operator_extra_links = (HubSpotImportLink(),)
@@ -182,6 +183,7 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
         self.import_id: str | None = None  # known once HubSpot accepted the start
 
     def execute(self, context: Context) -> dict[str, Any]:
+        self._try_started = time.time()
         return self._watch(context, lambda: self._timeout_skips(lambda: self._start_then_wait(context)))
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
@@ -349,24 +351,41 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
             return raw_record
 
     def _defer(self, import_id: str) -> None:
-        """Hand the wait to `ImportStateTrigger`; `execute_complete` resumes the task."""
+        """Hand the wait to `ImportStateTrigger` until the wait's timeout (or the try's
+        `execution_timeout`, if that comes first); `execute_complete` resumes the task."""
+        from airflow_provider_hubspot_imports.waiting import deferral_deadline
+
         now = time.time()
+        end_time, at_execution_timeout = deferral_deadline(
+            self, try_started=self._try_started or now, wait_ends=now + self.timeout
+        )
         self.defer(
             trigger=self._trigger(
-                import_id, end_time=now + self.timeout, first_poll_at=now + self.poke_interval
+                import_id,
+                end_time=end_time,
+                first_poll_at=now + self.poke_interval,
+                at_execution_timeout=at_execution_timeout,
             ),
             method_name="execute_complete",
             kwargs={"import_id": import_id},
             # A triggerer that is down cannot hold the task past its deadline.
-            timeout=timedelta(seconds=self.timeout),
+            timeout=timedelta(seconds=max(end_time - now, 0.0)),
         )
 
-    def _trigger(self, import_id: str, *, end_time: float, first_poll_at: float) -> ImportStateTrigger:
+    def _trigger(
+        self, import_id: str, *, end_time: float, first_poll_at: float, at_execution_timeout: bool = False
+    ) -> ImportStateTrigger:
         """The trigger waiting on the import (with `cancel_on_timeout` for a person's stop); its
         first poll comes one interval after the record the task just read."""
         from airflow_provider_hubspot_imports.waiting import import_trigger
 
-        return import_trigger(self, import_id, end_time=end_time, first_poll_at=first_poll_at)
+        return import_trigger(
+            self,
+            import_id,
+            end_time=end_time,
+            first_poll_at=first_poll_at,
+            at_execution_timeout=at_execution_timeout,
+        )
 
     def execute_complete(
         self, context: Context, event: Mapping[str, Any] | None = None, import_id: str | None = None

@@ -153,10 +153,12 @@ class ImportStateSensor(CancelOnGiveUp, BaseSensorOperator):
     def _check_then_defer(self, context: Context) -> Any:
         """Check once in the worker, then defer until the timeout (or `execution_timeout`, which
         Airflow 3 does not apply to a deferred task itself) with the time that is left."""
+        from airflow_provider_hubspot_imports.waiting import deferral_deadline
+
         started = time.time()
-        end_time = started + self.timeout
-        if self.execution_timeout is not None:
-            end_time = min(end_time, started + self.execution_timeout.total_seconds())
+        end_time, at_execution_timeout = deferral_deadline(
+            self, try_started=started, wait_ends=started + self.timeout
+        )
         checked = self._first_check(context)
         if isinstance(checked, PokeReturnValue) and checked.is_done:
             return checked.xcom_value
@@ -164,7 +166,7 @@ class ImportStateSensor(CancelOnGiveUp, BaseSensorOperator):
         # polling at once would spend a request on the state just read.
         now = time.time()
         self.defer(
-            trigger=self._trigger(end_time, now + self.poke_interval),
+            trigger=self._trigger(end_time, now + self.poke_interval, at_execution_timeout),
             method_name="execute_complete",
             timeout=timedelta(seconds=max(end_time - now, 0.0)),
         )
@@ -213,10 +215,18 @@ class ImportStateSensor(CancelOnGiveUp, BaseSensorOperator):
                 raise skip("Skipping due to never_fail is set to True.") from error
             raise
 
-    def _trigger(self, end_time: float | None, first_poll_at: float | None = None) -> ImportStateTrigger:
+    def _trigger(
+        self, end_time: float | None, first_poll_at: float | None = None, at_execution_timeout: bool = False
+    ) -> ImportStateTrigger:
         from airflow_provider_hubspot_imports.waiting import import_trigger
 
-        return import_trigger(self, self.import_id, end_time=end_time, first_poll_at=first_poll_at)
+        return import_trigger(
+            self,
+            self.import_id,
+            end_time=end_time,
+            first_poll_at=first_poll_at,
+            at_execution_timeout=at_execution_timeout,
+        )
 
     def execute_complete(self, context: Context, event: Mapping[str, Any] | None = None) -> Any:
         """Resume after `ImportStateTrigger` fired: the same verdict, message and XCom as a poke."""

@@ -55,6 +55,9 @@ class ImportStateTrigger(BaseTrigger):
     :param exponential_backoff: double the interval after each poll, as a sensor's
         ``exponential_backoff`` does; `max_wait` caps it (seconds). Restarts from `poll_interval`
         when the trigger is started again (another triggerer, a restart).
+    :param ends_at_execution_timeout: `end_time` is the task's ``execution_timeout`` (earlier than
+        the wait's own timeout): the ``timeout`` event then carries ``"execution_timeout": True``,
+        and the task ends as an execution timeout, retried while it has tries left.
     """
 
     def __init__(
@@ -70,8 +73,10 @@ class ImportStateTrigger(BaseTrigger):
         cancel_on_timeout: bool = False,
         exponential_backoff: bool = False,
         max_wait: float | None = None,
+        ends_at_execution_timeout: bool = False,
     ) -> None:
         super().__init__()
+        self.ends_at_execution_timeout = bool(ends_at_execution_timeout)
         self.cancel_on_timeout = bool(cancel_on_timeout)
         self.exponential_backoff = bool(exponential_backoff)
         self.max_wait = None if max_wait is None else float(max_wait)
@@ -103,6 +108,7 @@ class ImportStateTrigger(BaseTrigger):
                 "cancel_on_timeout": self.cancel_on_timeout,
                 "exponential_backoff": self.exponential_backoff,
                 "max_wait": self.max_wait,
+                "ends_at_execution_timeout": self.ends_at_execution_timeout,
             },
         )
 
@@ -168,7 +174,10 @@ class ImportStateTrigger(BaseTrigger):
                         last_state = record.state
                 remaining = None if self.end_time is None else self.end_time - time.time()
                 if remaining is not None and remaining <= 0:
-                    return self._event(TIMEOUT, self._timeout_message())
+                    event = self._event(TIMEOUT, self._timeout_message())
+                    if self.ends_at_execution_timeout:
+                        event.payload["execution_timeout"] = True
+                    return event
                 await asyncio.sleep(delay if remaining is None else min(delay, remaining))
 
     async def on_kill(self) -> None:
@@ -208,9 +217,10 @@ class ImportStateTrigger(BaseTrigger):
         await asyncio.to_thread(cancel_quietly, self.hubspot_conn_id, self.import_id, reason, self.log)
 
     def _timeout_message(self) -> str:
+        deadline = "task's execution_timeout" if self.ends_at_execution_timeout else "sensor's timeout"
         return (
             f"Import {self.import_id} did not reach {' or '.join(_names(self.success_states))} "
-            f"or a failure state before the sensor's timeout."
+            f"or a failure state before the {deadline}."
         )
 
 

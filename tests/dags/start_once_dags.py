@@ -52,8 +52,8 @@ class CrashingStart(HubSpotStartImportOperator):
         self._crash(WAITING)
         return super()._poll(hook, raw_record)
 
-    def _trigger(self, import_id: str, *, end_time: float, first_poll_at: float) -> ImportStateTrigger:
-        trigger = super()._trigger(import_id, end_time=end_time, first_poll_at=first_poll_at)
+    def _trigger(self, import_id: str, **timing: Any) -> ImportStateTrigger:
+        trigger = super()._trigger(import_id, **timing)
         if self._context["params"].get("crash_at") == DEFERRED and self._context["ti"].try_number == 1:
             # The try's wait ends while the import is still PROCESSING, and the try dies there.
             trigger.success_states = trigger.success_states | {ImportState.PROCESSING}
@@ -110,14 +110,15 @@ for _mode in ("worker", "deferred"):
                 soft_fail=_ending == "soft_fail",
                 cancel_on_timeout=_option == "cancel",
             )
-# execution_timeout in the worker: the first try is retried (its import must stay, and the retry
-# waits on it), the last try cancels it.
-start_dag(
-    "test_stop_start_execution_timeout",
-    deferrable=False,
-    poke_interval=0.5,
-    timeout=timedelta(minutes=10),
-    execution_timeout=timedelta(seconds=3),
-    retries=1,
-    cancel_on_timeout=True,
-)
+# execution_timeout in the worker, or while deferred (where the trigger applies it): the first try
+# is retried (its import must stay, and the retry waits on it), the last try cancels it.
+for _deferrable in (False, True):
+    start_dag(
+        "test_stop_start_execution_timeout" + ("_deferred" if _deferrable else ""),
+        deferrable=_deferrable,
+        poke_interval=0.5,
+        timeout=timedelta(minutes=10),
+        execution_timeout=timedelta(seconds=3),
+        retries=1,
+        cancel_on_timeout=True,
+    )

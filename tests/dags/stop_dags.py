@@ -31,15 +31,19 @@ _dag(
     retry_delay=timedelta(0),
     cancel_on_timeout=True,
 )
-# execution_timeout while deferred: the deferral ends at it (Airflow 3 does not apply it there).
-_dag(
-    "test_stop_execution_timeout_deferred",
-    deferrable=True,
-    poke_interval=1,
-    timeout=600,
-    execution_timeout=timedelta(seconds=3),
-    cancel_on_timeout=True,
-)
+# execution_timeout while deferred: the deferral ends at it (Airflow 3 does not apply it there);
+# with a retry, the first try is retried (the import stays) and only the last try cancels.
+for _retries, _suffix in ((0, ""), (1, "_retried")):
+    _dag(
+        f"test_stop_execution_timeout_deferred{_suffix}",
+        deferrable=True,
+        poke_interval=1,
+        timeout=600,
+        execution_timeout=timedelta(seconds=3),
+        retries=_retries,
+        retry_delay=timedelta(0),
+        cancel_on_timeout=True,
+    )
 # The sensor's own timeout with soft_fail: skipped, and the import canceled (or not, option off).
 for _mode in ("reschedule", "deferrable"):
     for _cancel in (True, False):
