@@ -280,11 +280,13 @@ def import_trigger(
     end_time: float | None,
     first_poll_at: float | None,
     at_execution_timeout: bool = False,
+    logged_state: str | None = None,
 ) -> ImportStateTrigger:
     """The `ImportStateTrigger` a deferring waiter (sensor or start operator) hands its wait to:
     its connection, interval, states and `cancel_on_timeout`, and its backoff if it has one. The
     first poll comes at `first_poll_at`, one interval after the record the waiter just read;
-    `at_execution_timeout` says that `end_time` is the task's `execution_timeout`."""
+    `at_execution_timeout` says that `end_time` is the task's `execution_timeout`;
+    `logged_state` is the state the waiter logged last (the trigger logs only changes from it)."""
     from datetime import timedelta
 
     from airflow_provider_hubspot_imports.triggers.imports import ImportStateTrigger
@@ -302,6 +304,7 @@ def import_trigger(
         exponential_backoff=bool(getattr(waiter, "exponential_backoff", False)),
         max_wait=max_wait.total_seconds() if isinstance(max_wait, timedelta) else max_wait,
         ends_at_execution_timeout=at_execution_timeout,
+        logged_state=logged_state,
     )
 
 

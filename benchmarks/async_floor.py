@@ -244,8 +244,11 @@ async def run_triggers(base_url: str, ids: range, polls: int, interval: float) -
     from airflow_provider_hubspot_imports.triggers.imports import ImportStateTrigger
 
     deadline = time.time() + 900
+    # As a deferred sensor hands them over: its check before deferring logged PROCESSING.
     triggers = [
-        ImportStateTrigger(import_id=import_id, poll_interval=interval, end_time=deadline)
+        ImportStateTrigger(
+            import_id=import_id, poll_interval=interval, end_time=deadline, logged_state="PROCESSING"
+        )
         for import_id in ids
     ]
     events = await asyncio.gather(*(anext(trigger.run()) for trigger in triggers))

@@ -75,6 +75,7 @@ def test_defers_with_the_right_trigger_when_not_finished(hubspot_connection: Hub
         "exponential_backoff": False,
         "max_wait": None,
         "ends_at_execution_timeout": False,
+        "logged_state": "PROCESSING",  # what the check before deferring logged
     }
     # Airflow ends the deferral at the same deadline, even when no triggerer runs the trigger.
     assert deferred.value.timeout is not None

@@ -55,6 +55,7 @@ def test_serialize_round_trips():
         exponential_backoff=True,
         max_wait=30,
         ends_at_execution_timeout=True,
+        logged_state="STARTED",
     )
     classpath, kwargs = trigger.serialize()
 
@@ -71,6 +72,7 @@ def test_serialize_round_trips():
         "exponential_backoff": True,
         "max_wait": 30.0,
         "ends_at_execution_timeout": True,
+        "logged_state": "STARTED",
     }
     module, _, name = classpath.rpartition(".")
     again = getattr(importlib.import_module(module), name)(**kwargs)
@@ -158,6 +160,30 @@ def test_transient_fault_is_retried_by_the_client(hubspot_connection: HubSpotEmu
     assert [entry.status for entry in served[1:]] == [200, 200]
     assert event["status"] == "succeeded"
     assert event["record"] == served[-1].response_json()
+
+
+@pytest.mark.parametrize(
+    ("logged_state", "processing_lines"),
+    [
+        ("PROCESSING", 0),  # the task logged PROCESSING before it deferred: nothing new
+        ("STARTED", 1),  # the change the trigger saw, once for three polls
+        (None, 1),  # unknown before: the first state seen
+    ],
+)
+def test_the_trigger_logs_each_state_change_once_and_leaves_the_outcome_to_the_task(
+    hubspot_connection: HubSpotEmulator, logged, logged_state: str | None, processing_lines: int
+):
+    import_id = hubspot_connection.add_import(lifecycle=[("PROCESSING", 3), ("DONE",)])
+    logged()  # what came before
+
+    event = first_event(trigger_for(import_id, logged_state=logged_state))
+
+    output = logged()
+    assert output.count(" is PROCESSING; counters") == processing_lines
+    assert " is DONE" not in output  # the outcome is the event's message: the resumed task logs it
+    assert event["status"] == "succeeded"
+    assert event["message"].startswith(f"HubSpot import {import_id}")
+    assert " is DONE; counters" in event["message"]
 
 
 @pytest.mark.parametrize("fault", list(TRANSIENT_FAULTS.values()), ids=list(TRANSIENT_FAULTS))

@@ -241,7 +241,7 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
         if done is not None:
             return done
         if self.deferrable:
-            self._defer(record.id)
+            self._defer(record.id, logged_state=record.state.value)  # `_settle` logged it
         return self.wait(dict(record.raw))
 
     # ---- one import per task instance ---------------------------------------------------------
@@ -350,7 +350,7 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
             self.log.warning("Could not read import %s this time: %s", self.import_id, error)
             return raw_record
 
-    def _defer(self, import_id: str) -> None:
+    def _defer(self, import_id: str, *, logged_state: str | None = None) -> None:
         """Hand the wait to `ImportStateTrigger` until the wait's timeout (or the try's
         `execution_timeout`, if that comes first); `execute_complete` resumes the task."""
         from airflow_provider_hubspot_imports.waiting import deferral_deadline
@@ -365,6 +365,7 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
                 end_time=end_time,
                 first_poll_at=now + self.poke_interval,
                 at_execution_timeout=at_execution_timeout,
+                logged_state=logged_state,
             ),
             method_name="execute_complete",
             kwargs={"import_id": import_id},
@@ -373,7 +374,13 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
         )
 
     def _trigger(
-        self, import_id: str, *, end_time: float, first_poll_at: float, at_execution_timeout: bool = False
+        self,
+        import_id: str,
+        *,
+        end_time: float,
+        first_poll_at: float,
+        at_execution_timeout: bool = False,
+        logged_state: str | None = None,
     ) -> ImportStateTrigger:
         """The trigger waiting on the import (with `cancel_on_timeout` for a person's stop); its
         first poll comes one interval after the record the task just read."""
@@ -385,6 +392,7 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
             end_time=end_time,
             first_poll_at=first_poll_at,
             at_execution_timeout=at_execution_timeout,
+            logged_state=logged_state,
         )
 
     def execute_complete(

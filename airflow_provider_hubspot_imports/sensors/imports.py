@@ -70,6 +70,7 @@ class ImportStateSensor(CancelOnGiveUp, BaseSensorOperator):
     """
 
     template_fields: Sequence[str] = ("import_id",)
+    _logged_state: str | None = None  # the state the last check logged (its trigger logs changes only)
     ui_color = "#ff7a59"
     operator_extra_links = (HubSpotImportLink(),)
 
@@ -133,6 +134,8 @@ class ImportStateSensor(CancelOnGiveUp, BaseSensorOperator):
     def _judge(self, raw_record: Mapping[str, Any]) -> PokeReturnValue | bool:
         """Judge an import record: the XCom on success, a task failure on a failure state or a
         quality-gate breach."""
+        state = raw_record.get("state")
+        self._logged_state = state if isinstance(state, str) else None  # settle() logs it
         done = settle(
             raw_record,
             success_states=self.success_states,
@@ -166,7 +169,9 @@ class ImportStateSensor(CancelOnGiveUp, BaseSensorOperator):
         # polling at once would spend a request on the state just read.
         now = time.time()
         self.defer(
-            trigger=self._trigger(end_time, now + self.poke_interval, at_execution_timeout),
+            trigger=self._trigger(
+                end_time, now + self.poke_interval, at_execution_timeout, self._logged_state
+            ),
             method_name="execute_complete",
             timeout=timedelta(seconds=max(end_time - now, 0.0)),
         )
@@ -216,7 +221,11 @@ class ImportStateSensor(CancelOnGiveUp, BaseSensorOperator):
             raise
 
     def _trigger(
-        self, end_time: float | None, first_poll_at: float | None = None, at_execution_timeout: bool = False
+        self,
+        end_time: float | None,
+        first_poll_at: float | None = None,
+        at_execution_timeout: bool = False,
+        logged_state: str | None = None,
     ) -> ImportStateTrigger:
         from airflow_provider_hubspot_imports.waiting import import_trigger
 
@@ -226,6 +235,7 @@ class ImportStateSensor(CancelOnGiveUp, BaseSensorOperator):
             end_time=end_time,
             first_poll_at=first_poll_at,
             at_execution_timeout=at_execution_timeout,
+            logged_state=logged_state,
         )
 
     def execute_complete(self, context: Context, event: Mapping[str, Any] | None = None) -> Any:

@@ -34,6 +34,10 @@ TIMED_OUT = "deferral timed out"
 class ImportStateTrigger(BaseTrigger):
     """Poll one import every `poll_interval` seconds until it ends or `end_time` passes.
 
+    Logs what only it sees: a state that differs from the last one logged (by the task before it
+    deferred, `logged_state`, or by this trigger), and transient trouble. The outcome is the
+    event's ``message``, which the task logs when it resumes, so the trigger does not log it too.
+
     Fires one event, a dict with ``status`` (``succeeded``, ``failed``, ``timeout`` or ``error``),
     ``import_id``, ``message`` and, for a terminal state, ``record``: the import's JSON exactly as
     HubSpot sent it. Transient trouble (network errors, timeouts, 429, 5xx, a non-JSON answer) that
@@ -55,6 +59,7 @@ class ImportStateTrigger(BaseTrigger):
     :param exponential_backoff: double the interval after each poll, as a sensor's
         ``exponential_backoff`` does; `max_wait` caps it (seconds). Restarts from `poll_interval`
         when the trigger is started again (another triggerer, a restart).
+    :param logged_state: the import's state as the deferring task last logged it (None: unknown).
     :param ends_at_execution_timeout: `end_time` is the task's ``execution_timeout`` (earlier than
         the wait's own timeout): the ``timeout`` event then carries ``"execution_timeout": True``,
         and the task ends as an execution timeout, retried while it has tries left.
@@ -74,8 +79,10 @@ class ImportStateTrigger(BaseTrigger):
         exponential_backoff: bool = False,
         max_wait: float | None = None,
         ends_at_execution_timeout: bool = False,
+        logged_state: str | None = None,
     ) -> None:
         super().__init__()
+        self.logged_state = logged_state
         self.ends_at_execution_timeout = bool(ends_at_execution_timeout)
         self.cancel_on_timeout = bool(cancel_on_timeout)
         self.exponential_backoff = bool(exponential_backoff)
@@ -109,6 +116,7 @@ class ImportStateTrigger(BaseTrigger):
                 "exponential_backoff": self.exponential_backoff,
                 "max_wait": self.max_wait,
                 "ends_at_execution_timeout": self.ends_at_execution_timeout,
+                "logged_state": self.logged_state,
             },
         )
 
@@ -139,7 +147,7 @@ class ImportStateTrigger(BaseTrigger):
         from airflow_provider_hubspot_imports.hooks.hubspot_async import HubSpotAsyncClient
 
         validate_import_id(self.import_id)
-        last_state: ImportState | None = None
+        last_state = None if self.logged_state is None else ImportState(self.logged_state)
         if self.first_poll_at is not None:
             until = self.first_poll_at if self.end_time is None else min(self.first_poll_at, self.end_time)
             await asyncio.sleep(max(0.0, until - time.time()))
@@ -165,10 +173,8 @@ class ImportStateTrigger(BaseTrigger):
                     )
                 else:
                     outcome = judge(record, self.success_states, self.failure_states)
-                    if outcome.verdict is not Verdict.WAITING:
-                        message = outcome.message
-                        self.log.info(message)
-                        return self._event(outcome.verdict.value, message, record.raw)
+                    if outcome.verdict is not Verdict.WAITING:  # the resumed task logs it
+                        return self._event(outcome.verdict.value, outcome.message, record.raw)
                     if record.state != last_state:  # one line per change, not per poll
                         self.log.info(outcome.message)
                         last_state = record.state
