@@ -105,8 +105,11 @@ def test_sensor_keeps_no_state_between_pokes(hubspot_connection):
     before = {k: v for k, v in vars(s).items() if k not in logger_cache}
     s.poke({})
     after = {k: v for k, v in vars(s).items() if k not in logger_cache}
-    # Only the connection's settings are kept, for an `on_kill` cancel without a connection lookup.
+    # Only the connection's settings are kept, for an `on_kill` cancel without a connection lookup,
+    # and the state the poke logged, which a deferring sensor hands its trigger (so that the trigger
+    # does not log it again): nothing that changes what a later poke decides.
     kept = after.pop("_hubspot_settings")
+    assert after.pop("_logged_state") == "PROCESSING"
     assert after == before
     assert kept.conn_id == "hubspot_default"
     assert kept.token not in repr(kept)
