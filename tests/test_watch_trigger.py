@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import airflow
@@ -176,17 +185,13 @@ def test_serialize_round_trips_and_bad_arguments_are_refused():
 
 
 @pytest.mark.dagrun
-def test_a_real_triggerer_runs_the_watcher_and_records_the_asset_event(airflow_db, hubspot_emulator):
+def test_a_real_triggerer_runs_the_watcher_and_records_the_asset_event(
+    airflow_db: Path, hubspot_emulator: HubSpotEmulator, tmp_path: Path
+) -> None:
     """`airflow dag-processor`, `scheduler` and `triggerer` processes: the watcher of
     tests/dags/watch_dags.py is registered, run, fires once when the import finishes, and Airflow
     records the asset event with the payload; the followed ids went through the state store."""
     pytest.importorskip("airflow.sdk", reason="AssetWatcher needs Airflow 3")
-    import os
-    import sqlite3
-    import subprocess
-    import sys
-    import time
-
     from airflow_provider_hubspot_imports._compat import AIRFLOW_V3
 
     if not AIRFLOW_V3:
@@ -213,15 +218,18 @@ def test_a_real_triggerer_runs_the_watcher_and_records_the_asset_event(airflow_d
         ),
     }
     database = os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].removeprefix("sqlite:///")
-    processes = [
-        subprocess.Popen(
+    processes = {
+        # Each in a session of its own, so that stopping it stops its children too (the scheduler's
+        # LocalExecutor runs the DAG's task, whose supervisor waits on an API server not started).
+        name: subprocess.Popen(
             [sys.executable, "-m", "airflow", name],
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=(tmp_path / f"{name}.log").open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         for name in ("dag-processor", "scheduler", "triggerer")
-    ]
+    }
     rows: list[tuple[str]] = []
     try:
         deadline = time.monotonic() + 280
@@ -250,13 +258,11 @@ def test_a_real_triggerer_runs_the_watcher_and_records_the_asset_event(airflow_d
                 "WHERE a.uri = ? AND s.key = ?",
                 ("hubspot://watched/contacts", STORE_KEY),
             ).fetchall()
+            runs = _asset_triggered_runs(db, "test_watch_imports")
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(60)
+        _stop_sessions(processes.values())
 
-    assert len(rows) == 1, "the watcher fired no event (or more than one)"
+    assert len(rows) == 1, f"the watcher fired no event (or more than one); logs in {tmp_path}"
     extra = json.loads(rows[0][0])
     assert extra["from_trigger"] is True
     assert extra["payload"]["import_id"] == str(import_id)
@@ -266,3 +272,26 @@ def test_a_real_triggerer_runs_the_watcher_and_records_the_asset_event(airflow_d
     final_read = reads[0]
     assert extra["payload"]["record"] == final_read.response_json()
     assert [json.loads(value) for (value,) in stored] == [{}]  # nothing left to follow
+    assert runs == 1, f"the scheduler made {runs} runs of the DAG scheduled on the asset; logs in {tmp_path}"
+
+
+def _asset_triggered_runs(db: Any, dag_id: str) -> int:
+    """Runs the scheduler created for `dag_id` from asset events."""
+    (count,) = db.execute(
+        "SELECT count(*) FROM dag_run WHERE dag_id = ? AND run_type = 'asset_triggered'", (dag_id,)
+    ).fetchone()
+    return int(count)
+
+
+def _stop_sessions(processes: Iterable[subprocess.Popen[bytes]], grace: float = 30.0) -> None:
+    """SIGTERM each process's session; SIGKILL what is left of it after `grace` seconds."""
+    for process in processes:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for process in processes:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(max(0.0, deadline - time.monotonic()))
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # children outlive a leader that has exited
+        process.wait()
