@@ -48,9 +48,9 @@ def connection_error(
         )
     if timed_out and seconds is not None:
         return HubSpotConnectionError(
-            f"{request.describe}: no answer from {settings.base_url} within {seconds:g} s, the attempt's "
-            f"wall-clock deadline (the timeout, cut to what is left of retry_max_seconds); the attempt "
-            f"was stopped ({type(exc).__name__})."
+            f"{request.describe}: no answer from {settings.base_url} within {round(seconds, 2):g} s, "
+            f"the attempt's wall-clock deadline (the timeout, cut to what is left of "
+            f"retry_max_seconds); the attempt was stopped ({type(exc).__name__})."
         )
     if timed_out:
         return HubSpotConnectionError(

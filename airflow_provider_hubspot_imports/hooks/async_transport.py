@@ -97,7 +97,9 @@ class Pool:
         except http11.HTTPError as exc:
             timed_out = isinstance(exc, http11.TimedOut)
             never_sent = isinstance(exc, http11.ConnectFailed) or getattr(exc, "connecting", False)
-            raise connection_error(request, tokens, exc, timed_out=timed_out, never_sent=never_sent) from None
+            raise connection_error(
+                request, tokens, exc, timed_out=timed_out, never_sent=never_sent, seconds=seconds
+            ) from None
         status = response.status
         if 300 <= status < 400:
             raise redirect_error(request, status, _location(response.headers))
