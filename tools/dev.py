@@ -102,7 +102,9 @@ def main(argv: list[str]) -> int:
     say("mypy")
     run([str(bin_dir / "mypy")], env)
     say(f"pytest on Apache Airflow {airflow_version}")
-    result = subprocess.run([str(python), "-m", "pytest", "-p", "no:cacheprovider"], cwd=REPO, env=env)
+    # The slowest tests are listed so that a suite growing slow on one Airflow version shows where.
+    pytest = [str(python), "-m", "pytest", "-p", "no:cacheprovider", "--durations=15"]
+    result = subprocess.run(pytest, cwd=REPO, env=env)
     if result.returncode == 5:
         say("pytest collected no tests: that is a failure")
         return 1
