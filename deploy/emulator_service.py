@@ -18,7 +18,7 @@ from multiprocessing.managers import BaseManager
 from typing import Any
 
 from airflow_provider_hubspot_imports.testing import HubSpotEmulator
-from airflow_provider_hubspot_imports.testing.model import IMPORT_SCOPE
+from airflow_provider_hubspot_imports.testing.model import IMPORT_SCOPE, Fault
 
 
 class EmulatorControl:
@@ -54,6 +54,16 @@ class EmulatorControl:
     def set_start_delay(self, seconds: float) -> None:
         """Starts answer this long after their import was created (a window to kill the worker in)."""
         self.emulator.set_start_delay(seconds)
+
+    def hold_next_poll(self, import_id: int, seconds: float) -> None:
+        """Hold the import's next GET `seconds` before answering it (503): a poke surely in flight,
+        for a scenario to kill its worker in."""
+        self.emulator.add_faults(import_id, [Fault(status=503, delay=seconds)])
+
+    def held_poll_arrived(self, import_id: int) -> bool:
+        """The GET that `hold_next_poll` armed for has arrived (and is being held)."""
+        with self.emulator.model.lock:
+            return not self.emulator.model.imports[import_id].faults
 
     def started_imports(self) -> list[dict[str, Any]]:
         """Imports started through the API, oldest first: id and name (which carries the start key)."""

@@ -1,36 +1,53 @@
 """Reschedule-mode sensors while a Celery worker's whole session is SIGKILLed mid-poke.
 
-The task it ran is noticed through `[scheduler] task_instance_heartbeat_timeout` (45 s here),
-retried (retries=2) and must succeed; so must every other wait.
+A poke lasts milliseconds, and a task instance still shown `running` may already have handed its
+poke back: so the emulator holds one sensor's next poll, and the worker is killed while that poll is
+held, surely mid-poke. The task is noticed through `[scheduler] task_instance_heartbeat_timeout`
+(45 s here), retried (retries=2) and must succeed; so must every other wait.
 """
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from deployment import WORKERS
 from support import SIZES, Scenario, log, states_of
 
 DAG_ID = "hubspot_reschedule_wait"
 PROCESSING_SECONDS = 40.0
+HELD_POLL_SECONDS = 20.0  # far longer than it takes to see the poll arrive and kill the worker
 
 
 def test_worker_sigkill_mid_poke(scenario: Scenario) -> None:
     started = time.monotonic()
     runs = scenario.start_waits(DAG_ID, SIZES.reschedule_waits, PROCESSING_SECONDS)
-    victim: dict[str, str] = {}
+    victim: dict[str, Any] = {}
 
-    def poking_on_a_worker() -> bool:
-        # A poke is short: catch a sensor that has polled once (it is mid-wait) and runs again now.
+    def wait_row() -> dict[str, Any]:
+        return next(
+            row
+            for row in scenario.task_rows(runs)
+            if row["run_id"] == victim["run_id"] and row["task_id"] == "wait"
+        )
+
+    def between_pokes() -> bool:
         for row in scenario.task_rows(runs):
-            if row["task_id"] == "wait" and row["state"] == "running" and row["hostname"] in WORKERS:
-                polled = scenario.polls([next(r.import_id for r in runs if r.run_id == row["run_id"])])
-                if any(polled.values()):
-                    victim.update(row)
-                    return True
+            if row["task_id"] == "wait" and row["state"] == "up_for_reschedule":
+                victim.update(row)
+                return True
         return False
 
-    scenario.wait_for("a sensor mid-poke on a worker", poking_on_a_worker, timeout=300, every=0.3)
+    def held_poke_on_a_worker() -> bool:
+        if not scenario.emulator.held_poll_arrived(import_id):
+            return False
+        victim.update(wait_row())
+        return bool(victim["state"] == "running" and victim["hostname"] in WORKERS)
+
+    scenario.wait_for("a sensor that has poked once", between_pokes, timeout=300, every=0.3)
+    import_id = next(run.import_id for run in runs if run.run_id == victim["run_id"])
+    scenario.emulator.hold_next_poll(import_id, HELD_POLL_SECONDS)
+    scenario.wait_for("its next poke, held by the emulator", held_poke_on_a_worker, timeout=120, every=0.2)
     worker = victim["hostname"]
     killed_at = time.time()
     pids = scenario.deployment.kill(worker)
@@ -43,6 +60,7 @@ def test_worker_sigkill_mid_poke(scenario: Scenario) -> None:
     figures = {
         "waits": len(runs),
         "killed": worker,
+        "held_poll_s": HELD_POLL_SECONDS,
         "killed_processes": len(pids),
         "wait_states": states_of(rows, "wait"),
         "downstream_states": states_of(rows, "downstream"),
