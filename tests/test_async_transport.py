@@ -77,8 +77,9 @@ def test_a_slow_drip_is_cut_within_the_call_budget(monkeypatch: pytest.MonkeyPat
         extra = {"timeout": 1, "retry_max_seconds": 3, "max_retries": 5, "retry_backoff_seconds": 0.1}
         use(monkeypatch, server, extra=extra)
         started = time.monotonic()
-        # The last attempt's deadline is the timeout (1 s) or, cut by retry_max_seconds, less.
-        deadline = r"no answer from .* within (1|0\.\d\d?) s, the attempt's wall-clock deadline"
+        # The last attempt's deadline is the timeout (1 s) or, cut by retry_max_seconds, less
+        # (never below the 0.1 s floor of RetryPolicy.attempt_timeout).
+        deadline = r"no answer from .* within (1|0\.[1-9]\d?) s, the attempt's wall-clock deadline"
         with pytest.raises(HubSpotConnectionError, match=deadline) as raised:
             read_import()
         elapsed = time.monotonic() - started

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import importlib.util
 import json
 import os
-import signal
 import sqlite3
-import subprocess
 import sys
 import time
-from collections.abc import Iterable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import airflow
@@ -218,18 +216,14 @@ def test_a_real_triggerer_runs_the_watcher_and_records_the_asset_event(
         ),
     }
     database = os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].removeprefix("sqlite:///")
-    processes = {
-        # Each in a session of its own, so that stopping it stops its children too (the scheduler's
-        # LocalExecutor runs the DAG's task, whose supervisor waits on an API server not started).
-        name: subprocess.Popen(
-            [sys.executable, "-m", "airflow", name],
-            env=env,
-            stdout=(tmp_path / f"{name}.log").open("wb"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    # Started and stopped as the deployment harness does: each in a session of its own, stopped with
+    # everything in it (the scheduler's LocalExecutor runs the DAG's task, whose supervisor, in a
+    # process group of its own, waits on an API server this test does not start).
+    processes = _deploy_processes()
+    components = [
+        processes.launch(name, [sys.executable, "-m", "airflow", name], env, tmp_path / f"{name}.log")
         for name in ("dag-processor", "scheduler", "triggerer")
-    }
+    ]
     rows: list[tuple[str]] = []
     try:
         deadline = time.monotonic() + 280
@@ -260,7 +254,8 @@ def test_a_real_triggerer_runs_the_watcher_and_records_the_asset_event(
             ).fetchall()
             runs = _asset_triggered_runs(db, "test_watch_imports")
     finally:
-        _stop_sessions(processes.values())
+        for component in components:
+            processes.stop(component, grace=30)
 
     assert len(rows) == 1, f"the watcher fired no event (or more than one); logs in {tmp_path}"
     extra = json.loads(rows[0][0])
@@ -283,15 +278,16 @@ def _asset_triggered_runs(db: Any, dag_id: str) -> int:
     return int(count)
 
 
-def _stop_sessions(processes: Iterable[subprocess.Popen[bytes]], grace: float = 30.0) -> None:
-    """SIGTERM each process's session; SIGKILL what is left of it after `grace` seconds."""
-    for process in processes:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    for process in processes:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(max(0.0, deadline - time.monotonic()))
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)  # children outlive a leader that has exited
-        process.wait()
+def _deploy_processes() -> ModuleType:
+    """deploy/processes.py (standard library only), the one place that knows how to stop a
+    component's whole session; deploy/ is not a package, so it is loaded from its file."""
+    name = "hubspot_deploy_processes"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, Path(__file__).resolve().parents[1] / "deploy" / "processes.py"
+        )
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # before running it: its dataclasses look their module up
+        spec.loader.exec_module(module)
+    return sys.modules[name]
