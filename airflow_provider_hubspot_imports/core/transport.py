@@ -50,7 +50,8 @@ def connection_error(
         return HubSpotConnectionError(
             f"{request.describe}: no answer from {settings.base_url} within {round(seconds, 2):g} s, "
             f"the attempt's wall-clock deadline (the timeout, cut to what is left of "
-            f"retry_max_seconds); the attempt was stopped ({type(exc).__name__})."
+            f"retry_max_seconds); the attempt was stopped ({type(exc).__name__}). If HubSpot or a "
+            f"proxy is this slow, raise the connection's `timeout` or `retry_max_seconds` extra."
         )
     if timed_out:
         return HubSpotConnectionError(
