@@ -82,6 +82,28 @@ def test_list_paginates_active_imports(hubspot_emulator):
     assert len(first["results"]) == 3 and len(second["results"]) == 2 and "paging" not in second
 
 
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [
+        ("active", ["first-active", "second-active"]),
+        ("history-oldest-first", ["first-active", "done", "second-active"]),
+        ("history-newest-first", ["second-active", "done", "first-active"]),
+    ],
+)
+def test_list_mode_chooses_which_imports_are_listed_and_in_what_order(hubspot_emulator, mode, expected):
+    hubspot_emulator.add_import(lifecycle=[("PROCESSING",)], importName="first-active")
+    hubspot_emulator.add_import(lifecycle=[("DONE",)], importName="done")
+    hubspot_emulator.add_import(lifecycle=[("STARTED",)], importName="second-active")
+    hubspot_emulator.set_list_mode(mode)
+    listed = get(hubspot_emulator, "/crm/imports/2026-03").json()["results"]
+    assert [item["importName"] for item in listed] == expected
+
+
+def test_an_unknown_list_mode_is_refused(hubspot_emulator):
+    with pytest.raises(ValueError, match="history-newest-first"):
+        hubspot_emulator.set_list_mode("newest")
+
+
 def test_rate_limiter_answers_like_hubspot(hubspot_emulator):
     import_id = hubspot_emulator.add_import(lifecycle=[("DONE",)])
     hubspot_emulator.set_rate_limit(3, window_seconds=10)

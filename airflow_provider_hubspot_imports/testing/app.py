@@ -278,13 +278,14 @@ class EmulatorApp:
         return Reply.json(200, record)
 
     def list_imports(self, request: Request, match: re.Match[str]) -> Reply:
-        """The active imports, oldest first, each as its GET would serve it (name and request included)."""
+        """The imports the list mode names (active ones oldest first by default), each as its GET
+        would serve it (name and request included)."""
         with self.model.lock:
-            active = [
-                emulated.record() for _, emulated in sorted(self.model.imports.items()) if emulated.is_active
-            ]
+            mode = self.model.list_mode
+            ordered = sorted(self.model.imports.items(), reverse=mode == "history-newest-first")
+            listed = [emulated.record() for _, emulated in ordered if mode != "active" or emulated.is_active]
             page_size = self.model.list_page_size
-        return _page(request, active, max_limit=page_size)
+        return _page(request, listed, max_limit=page_size)
 
     def import_errors(self, request: Request, match: re.Match[str]) -> Reply:
         emulated, refused = self._find(match)

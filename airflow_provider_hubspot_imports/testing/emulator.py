@@ -34,6 +34,7 @@ from airflow_provider_hubspot_imports.testing.model import (
     DEFAULT_DAILY_BUDGET,
     DEFAULT_TOKEN,
     IMPORT_SCOPE,
+    LIST_MODES,
     EmulatorModel,
     Fault,
     LoggedRequest,
@@ -236,6 +237,15 @@ class HubSpotEmulator:
         with self.model.lock:
             self.model.list_page_size = page_size
 
+    def set_list_mode(self, mode: str) -> None:
+        """What `GET /crm/imports` lists: "active" (the default: active imports, oldest first),
+        "history-newest-first" or "history-oldest-first" (every import, finished ones included).
+        HubSpot documents the first and shows the second in its own sample answers."""
+        if mode not in LIST_MODES:
+            raise ValueError(f"list mode {mode!r} is not one of {', '.join(LIST_MODES)}")
+        with self.model.lock:
+            self.model.list_mode = mode
+
     def started_imports(self) -> list[dict[str, Any]]:
         """Every import started through the API, oldest first: its id, name, the importRequest it
         was started with, and its uploads."""
@@ -301,6 +311,8 @@ class HubSpotEmulator:
             self.model.tokens[token] = frozenset(scopes)
         if scenario.get("start_lifecycle"):
             self.set_start_lifecycle(scenario["start_lifecycle"])
+        if scenario.get("list_mode"):
+            self.set_list_mode(scenario["list_mode"])
         limit = scenario.get("rate_limit")
         if limit:
             self.set_rate_limit(int(limit["budget"]), float(limit.get("window_seconds", 10.0)))

@@ -16,6 +16,10 @@ DEFAULT_TOKEN = "pat-na1-emulator-token"
 IMPORT_SCOPE = "crm.import"
 ACTIVE_STATES = ("STARTED", "PROCESSING", "DEFERRED")
 # What an import started through the API goes through, one GET per step, unless a test says otherwise.
+# The two readings of HubSpot's list endpoint: the v3 reference calls it "Get active imports", yet the
+# reference's sample answers list DONE and CANCELED imports too. "active" lists active imports oldest
+# first; the "history-*" modes list every import, finished ones included, in the order named.
+LIST_MODES = ("active", "history-newest-first", "history-oldest-first")
 DEFAULT_START_LIFECYCLE = (("STARTED", 1), ("PROCESSING", 1), ("DONE",))
 
 
@@ -265,6 +269,9 @@ class EmulatorModel:
         self.start_delay = 0.0  # seconds each start takes to answer
         self.upload_cuts: deque[int] = deque()  # drop the next starts' connections after N body bytes
         self.list_page_size: int | None = None  # a cap on the list's page size, whatever `limit` asks
+        # What `GET /crm/imports` lists: HubSpot's reference calls it the active imports, but its own
+        # sample answers list DONE and CANCELED ones too (see LIST_MODES).
+        self.list_mode: str = "active"
         from airflow_provider_hubspot_imports.testing.oauth import OAuthState
 
         self.oauth = OAuthState()
