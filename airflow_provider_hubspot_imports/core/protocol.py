@@ -21,6 +21,7 @@ from airflow_provider_hubspot_imports.errors import (
     HubSpotBadResponseError,
     HubSpotClientError,
     HubSpotError,
+    HubSpotInputError,
     HubSpotNotFoundError,
     HubSpotPermissionError,
     HubSpotRateLimitError,
@@ -136,6 +137,31 @@ def start_import_request(
     name = body.get("name")
     what = f"start import {name!r}" if name else "start import"
     return ApiRequest("POST", imports_root(settings), describe=what, multipart=form, idempotent=False)
+
+
+def properties_request(settings: HubSpotSettings, object_type: str) -> ApiRequest:
+    """Every property of an object type (the schema pre-flight checks against); needs the object
+    type's schema read scope, e.g. ``crm.schemas.contacts.read``."""
+    if not object_type or "/" in object_type or "?" in object_type:
+        raise HubSpotInputError(
+            f"object type {object_type!r} is not an object type id (e.g. 0-1) or name (e.g. contacts)."
+        )
+    if settings.api_version == LEGACY_API_VERSION:
+        url = f"{settings.base_url}/crm/v3/properties/{object_type}"
+    else:
+        url = f"{settings.base_url}/crm/properties/{settings.api_version}/{object_type}"
+    return ApiRequest("GET", url, describe=f"GET properties of {object_type}")
+
+
+def parse_properties(request: ApiRequest, data: Any) -> list[dict[str, Any]]:
+    """The ``results`` of a properties answer, each property as HubSpot sent it."""
+    if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+        raise HubSpotBadResponseError(
+            f"{request.describe}: expected {{'results': [...]}}, got {_shape(data)}."
+        )
+    if not all(isinstance(item, dict) and isinstance(item.get("name"), str) for item in data["results"]):
+        raise HubSpotBadResponseError(f"{request.describe}: a property in 'results' has no name.")
+    return list(data["results"])
 
 
 def _flag(value: bool) -> str:
