@@ -14,6 +14,7 @@ from airflow_provider_hubspot_imports.core.ids import validate_import_id
 from airflow_provider_hubspot_imports.core.multipart import FilePart, MultipartForm
 from airflow_provider_hubspot_imports.core.ratelimit import RateBudget
 from airflow_provider_hubspot_imports.core.redact import redact
+from airflow_provider_hubspot_imports.core.retry import is_file_limit_body
 from airflow_provider_hubspot_imports.core.settings import LEGACY_API_VERSION, HubSpotSettings
 from airflow_provider_hubspot_imports.core.start import check_start, parse_import_request
 from airflow_provider_hubspot_imports.errors import (
@@ -299,6 +300,14 @@ def error_for_response(
     if status == 429:
         policy = text("policyName")
         common["category"] = category or "RATE_LIMITS"
+        if is_file_limit_body(fields):
+            return HubSpotRateLimitError(
+                f"{head} This is HubSpot's per-file limit (at most 1,048,576 rows or 512 MB a file), not a "
+                f"rate limit, so it is not retried: split the file into several files or imports. "
+                f"validate_import() finds this before any upload.",
+                policy_name=policy,
+                **common,
+            )
         if (policy or "").upper() == "DAILY":
             return HubSpotRateLimitError(
                 f"{head} The account's DAILY API limit is spent; it resets at midnight in the account's "
