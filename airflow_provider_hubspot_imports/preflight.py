@@ -79,3 +79,48 @@ def schema_answers(
         except HubSpotNotFoundError:
             skipped[object_type] = f"HubSpot knows no object type {object_type} in this account"
     return answers, skipped
+
+
+PREFLIGHT_MODES = ("error", "warn", "off")
+REPORT_XCOM_KEY = "preflight_report"
+
+
+def preflight_mode(value: Any) -> str:
+    """`preflight` as the start operator takes it, checked when the DAG is parsed."""
+    if value not in PREFLIGHT_MODES:
+        raise ValueError(
+            f"preflight is {value!r}; pass 'error' (refuse to upload a file with problems), 'warn' "
+            f"(log them and upload) or 'off' (no dry run)."
+        )
+    return str(value)
+
+
+def push_report(context: Any, report: PreflightReport) -> None:
+    """The full report as XCom ``preflight_report`` of the task (when run by Airflow)."""
+    ti = context.get("ti") if isinstance(context, Mapping) else None
+    if ti is not None:
+        ti.xcom_push(key=REPORT_XCOM_KEY, value=report.to_dict())
+
+
+def gate_upload(
+    hook: HubSpotHook, import_request: Any, files: Any, mode: str, context: Any, log: Any
+) -> PreflightReport | None:
+    """Run pre-flight before an upload: its summary in the log, the report in XCom; with mode
+    "error" a report with errors stops the upload (`HubSpotPreflightError`, no task retries)."""
+    from airflow_provider_hubspot_imports.errors import HubSpotPreflightError
+
+    if mode == "off":
+        return None
+    report = hook.validate_import(import_request, files)
+    push_report(context, report)
+    if not report.has_errors:
+        log.info("%s", report.summary())
+        return report
+    if mode == "warn":
+        log.warning("%s Uploading anyway (preflight='warn').", report.summary())
+        return report
+    raise HubSpotPreflightError(
+        f"{report.summary()} Nothing was uploaded: fix the file or the import request, or pass "
+        f"preflight='warn' to upload anyway. The full report is XCom '{REPORT_XCOM_KEY}'.",
+        report=report,
+    )

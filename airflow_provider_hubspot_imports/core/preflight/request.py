@@ -56,6 +56,7 @@ class FilePlan:
     has_header: bool
     columns: list[ColumnPlan] = field(default_factory=list)
     operations: dict[str, str] = field(default_factory=dict)
+    unmapped: bool = False  # no columnMappings: nothing to check the header and values against
 
     @property
     def is_spreadsheet(self) -> bool:
@@ -76,7 +77,7 @@ def plan_files(body: Mapping[str, Any], report: PreflightReport) -> list[FilePla
         if not isinstance(entry, Mapping) or not entry.get("fileName"):
             report.error(_bad(f"files[{index}] has no fileName; name the uploaded file it describes."))
             continue
-        plans.append(_plan_file(entry, operations, report))
+        plans.append(_plan_file(entry, body.get("dateFormat"), operations, report))
     return plans
 
 
@@ -100,22 +101,27 @@ def _operations(value: Any, report: PreflightReport) -> dict[str, str]:
     return operations
 
 
-def _plan_file(entry: Mapping[str, Any], operations: dict[str, str], report: PreflightReport) -> FilePlan:
+def _plan_file(
+    entry: Mapping[str, Any], request_date_format: Any, operations: dict[str, str], report: PreflightReport
+) -> FilePlan:
     name = str(entry["fileName"])
     if "/" in name or "\\" in name:
         report.error(
             _bad(f"fileName {name!r} holds a directory; HubSpot wants the file's name only.", file=name)
         )
-    date_format = entry.get("dateFormat") or DEFAULT_DATE_FORMAT
+    # dateFormat is a field of the request; a file entry's own, if given, is read first.
+    date_format = entry.get("dateFormat") or request_date_format or DEFAULT_DATE_FORMAT
     if date_format not in DATE_FORMATS:
         report.error(
             _bad(f"dateFormat is {date_format!r}; HubSpot accepts {', '.join(DATE_FORMATS)}.", file=name)
         )
         date_format = DEFAULT_DATE_FORMAT
     page = entry.get("fileImportPage")
-    if not isinstance(page, Mapping):
-        report.error(_bad("fileImportPage (hasHeader, columnMappings) is missing.", file=name))
-        page = {}
+    if page is not None and not isinstance(page, Mapping):
+        report.error(
+            _bad(f"fileImportPage is {page!r}; give an object with hasHeader and columnMappings.", file=name)
+        )
+    page = page if isinstance(page, Mapping) else {}
     plan = FilePlan(
         file_name=name,
         file_format=str(entry.get("fileFormat") or "CSV"),
@@ -124,8 +130,20 @@ def _plan_file(entry: Mapping[str, Any], operations: dict[str, str], report: Pre
         operations=operations,
     )
     mappings = page.get("columnMappings")
-    if not isinstance(mappings, list) or not mappings:
-        report.error(_bad("fileImportPage.columnMappings is missing or empty; map every column.", file=name))
+    if mappings is not None and not isinstance(mappings, list):
+        report.error(_bad(f"columnMappings is {mappings!r}; give a list, one mapping per column.", file=name))
+        return plan
+    if not mappings:
+        plan.unmapped = True
+        report.warning(
+            Problem(
+                "NO_COLUMN_MAPPINGS",
+                "fileImportPage.columnMappings is missing or empty: HubSpot imports mapped columns only, "
+                "so map every column, in order. The header and the values were not checked.",
+                file=name,
+                hubspot_type=False,
+            )
+        )
         return plan
     for index, mapping in enumerate(mappings):
         column = _column(index, mapping, name, report)

@@ -188,8 +188,8 @@ class RowChecker:
                     if column.index >= len(row):
                         continue
                     value = row[column.index]
-                    if not value or value in column.accepted:
-                        if column.required and not value.strip():
+                    if not value or value in column.accepted or value.isspace():
+                        if column.required and (not value or value.isspace()):
                             self._error("MISSING_REQUIRED_PROPERTY", "the value is blank.", line, column.name)
                         continue
                     if column.duplicates is not None and column.duplicates.seen(value):

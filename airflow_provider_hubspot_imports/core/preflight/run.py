@@ -126,6 +126,8 @@ class Preflight:
             include_values=self.include_values,
             limits=self.limits,
         )
+        if plan.unmapped:
+            return totals
         iterator = iter(rows)
         if plan.has_header:
             header = next(iterator, None)
