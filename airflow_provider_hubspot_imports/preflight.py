@@ -1,6 +1,7 @@
 """Drive a pre-flight dry run: size and read the files, fetch the schema once per object type.
 
-The checks themselves are in `core.preflight`; this module only moves bytes.
+The checks themselves are in `core.preflight`; this module only moves bytes. Operators import it
+when a DAG is parsed (to check `preflight=`), so everything else is imported where it is used.
 """
 
 from __future__ import annotations
@@ -8,10 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_hubspot_imports.core.preflight import Preflight, PreflightReport, Problem
-from airflow_provider_hubspot_imports.errors import HubSpotNotFoundError, HubSpotPermissionError
-
 if TYPE_CHECKING:
+    from airflow_provider_hubspot_imports.core.preflight import PreflightReport
     from airflow_provider_hubspot_imports.hooks.hubspot import HubSpotHook
 
 # The scope HubSpot asks for to read an object type's properties.
@@ -27,6 +26,7 @@ def validate_import(
     include_values: bool = False,
 ) -> PreflightReport:
     """See `HubSpotHook.validate_import`."""
+    from airflow_provider_hubspot_imports.core.preflight import Preflight, Problem
     from airflow_provider_hubspot_imports.hooks.upload import file_list, file_part
     from airflow_provider_hubspot_imports.rowfiles import csv_rows, sheet_count, sheet_rows
 
@@ -66,6 +66,8 @@ def schema_answers(
     hook: HubSpotHook, object_types: Iterable[str]
 ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, str]]:
     """Each object type's properties (one request per type per hook), and why any could not be read."""
+    from airflow_provider_hubspot_imports.errors import HubSpotNotFoundError, HubSpotPermissionError
+
     answers: dict[str, list[dict[str, Any]]] = {}
     skipped: dict[str, str] = {}
     for object_type in object_types:

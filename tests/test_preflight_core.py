@@ -7,13 +7,15 @@ import json
 import pytest
 
 from airflow_provider_hubspot_imports.core.preflight import Limits, Preflight
-from airflow_provider_hubspot_imports.core.preflight.duplicates import RUN_ROWS, DuplicateFinder
+from airflow_provider_hubspot_imports.core.preflight.duplicates import RepeatTracker
 from airflow_provider_hubspot_imports.core.preflight.report import KEPT_PER_KIND
 from airflow_provider_hubspot_imports.core.preflight.values import (
     Enumeration,
+    accepts,
     date_checker,
-    is_domain,
-    is_email,
+    domain_checker,
+    email_checker,
+    number_checker,
 )
 from airflow_provider_hubspot_imports.errors import HubSpotInputError
 from airflow_provider_hubspot_imports.testing.schema import DEFAULT_SCHEMA
@@ -127,12 +129,18 @@ def test_enumeration_value_label_and_ambiguity():
     assert many.verdict("email;SMS") is None and many.verdict("email;fax") == "INVALID_ENUMERATION_OPTION"
 
 
-def test_syntax_of_emails_domains_and_dates():
-    assert is_email("first.last+tag@sub.example.co.uk") and not is_email("a@b") and not is_email("a b@c.com")
+def test_syntax_of_emails_domains_numbers_and_dates():
+    assert accepts(email_checker, "first.last+tag@sub.example.co.uk") and accepts(email_checker, " a@b.io ")
+    assert not accepts(email_checker, "a@b") and not accepts(email_checker, "a b@c.com")
+    assert accepts(domain_checker, "example.com") and accepts(domain_checker, "https://www.example.com/about")
+    assert not accepts(domain_checker, "exa mple")
     assert (
-        is_domain("example.com") and is_domain("https://www.example.com/about") and not is_domain("exa mple")
+        accepts(number_checker, "-1.5e3")
+        and not accepts(number_checker, "1,000")
+        and not accepts(number_checker, "NaN")
     )
-    assert not date_checker("MONTH_DAY_YEAR")("13/01/2020") and date_checker("MONTH_DAY_YEAR")("2/29/2024")
+    assert not accepts(date_checker("MONTH_DAY_YEAR"), "13/01/2020")
+    assert accepts(date_checker("MONTH_DAY_YEAR"), "2/29/2024")
 
 
 def test_header_one_column_short_fails_the_import_whole():
@@ -182,12 +190,28 @@ def test_repeated_ids_and_unique_values():
     ]
 
 
-def test_duplicate_finder_is_exact_across_runs():
-    finder = DuplicateFinder()
-    values = [f"value-{n}" for n in range(RUN_ROWS * 3)]
-    assert not any(finder.seen(value) for value in values)
-    assert all(finder.seen(value) for value in values[:: RUN_ROWS // 7])
-    assert not finder.seen("value-never-seen")
+def test_repeats_are_found_within_and_across_chunks_and_the_bound_is_reported():
+    tracker = RepeatTracker()
+    assert tracker.repeats(["a", "b", "", ""]) == []  # blank cells never repeat
+    assert tracker.repeats(["c", "a", "c", "d"]) == [1, 2]
+    assert tracker.repeats(["e"]) == []
+
+    bounded = RepeatTracker(max_tracked=3)
+    assert bounded.repeats(["a", "b"]) == [] and not bounded.full
+    assert bounded.repeats(["c", "d"]) == [] and bounded.full
+    assert bounded.repeats(["a"]) == [0]  # what was tracked is still checked
+
+
+def test_a_repeat_after_many_chunks_keeps_its_line():
+    rows = [["Email", "Stage", "Born"]] + [[f"p{n}@example.com", "lead", ""] for n in range(5000)]
+    rows.append(["p7@example.com", "lead", ""])
+    columns = [
+        ("Email", "email", {"idColumnType": "HUBSPOT_ALTERNATE_ID"}),
+        ("Stage", "lifecyclestage", {}),
+        ("Born", "date_of_birth", {}),
+    ]
+
+    assert _kinds(_run(_request(columns), rows)) == [("DUPLICATE_ALTERNATE_ID", 5002, "Email")]
 
 
 def test_create_needs_required_columns_and_values():

@@ -152,6 +152,14 @@ class Preflight:
         return totals
 
     def finish(self) -> PreflightReport:
+        """The report, its problems in file and line order (the request's own first)."""
         if self.schema is None:
             self.report.skip(SCHEMA_CHECKS, "no schema was read (local checks only)")
+        order = {plan.file_name: index for index, plan in enumerate(self.plans)}
+
+        def position(problem: Problem) -> tuple[int, int]:
+            return (order.get(problem.file or "", -1), problem.line or 0)
+
+        self.report.errors.sort(key=position)
+        self.report.warnings.sort(key=position)
         return self.report
