@@ -260,3 +260,28 @@ def test_preflight_mode_is_checked_when_the_dag_is_parsed():
         HubSpotStartImportOperator(
             task_id="start", import_request=_request(), files="x.csv", preflight="strict"
         )
+
+
+def test_an_excel_workbook_is_checked_like_a_csv(emulator_with_color, tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    from datetime import datetime
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(HEADER.strip().split(","))
+    sheet.append(["a@example.com", "Ann", "lead", datetime(1990, 12, 31), "blue"])
+    sheet.append(["b@example.com", "Bob", "leed", "1990-12-31", "red"])
+    book.create_sheet("notes").append(["not imported"])
+    path = tmp_path / "contacts.xlsx"
+    book.save(path)
+    request = _request("contacts.xlsx", misspelt=False)
+    request["files"][0]["fileFormat"] = "SPREADSHEET"
+
+    report = HubSpotHook().validate_import(request, path, include_values=True)
+
+    assert [(p.kind, p.line, p.value) for p in report.errors] == [
+        ("INVALID_ENUMERATION_OPTION", 3, "leed"),
+        ("COULD_NOT_PARSE_DATE", 3, "1990-12-31"),
+    ]
+    assert [p.kind for p in report.warnings] == ["MORE_THAN_ONE_SHEET"]
+    assert report.files[0].rows == 2 and report.files[0].columns == 5
