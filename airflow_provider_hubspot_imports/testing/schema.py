@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import IO, Any
 
+from airflow_provider_hubspot_imports.errors import HubSpotInputError
+
 CONTACTS_READ = "crm.schemas.contacts.read"
 COMPANIES_READ = "crm.schemas.companies.read"
 SCHEMA_SCOPES = {
@@ -271,7 +273,7 @@ def check_started_rows(
             file_ids=file_ids,
             created_ms=created_ms,
         )
-    except Exception:  # a request pre-flight refuses outright (not JSON-shaped): HubSpot's 400 comes first
+    except HubSpotInputError:  # a request pre-flight cannot read (not an object): nothing to check
         return
     with model.lock:
         emulated.errors.extend(errors)
