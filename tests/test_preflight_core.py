@@ -310,3 +310,10 @@ def test_without_schema_local_checks_run_and_schema_checks_are_skipped():
     assert [(s.check, s.reason) for s in report.skipped] == [
         ("schema checks of 0-1", "the token may not read the schema of 0-1: grant crm.schemas.contacts.read")
     ]
+
+
+def test_repeats_of_a_bounded_tracker_are_still_found_among_what_it_kept():
+    tracker = RepeatTracker(max_tracked=4)
+    assert tracker.repeats(["a", "b", "c"]) == []
+    assert tracker.repeats(["d", "e", "a", "e"]) == [2, 3] and tracker.full
+    assert tracker.repeats(["b", "z"]) == [0]
