@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -63,6 +64,7 @@ def test_a_clean_file_passes_and_the_report_is_json():
     report = _run(_request(CONTACT), [["Email", "Stage", "Born"], ["a@example.com", "Lead", "12/31/1990"]])
 
     assert not report.has_errors and report.errors == [] and report.skipped == []
+    assert json.loads(json.dumps(dataclasses.asdict(report)))["files"][0]["rows"] == 1
     data = json.loads(json.dumps(report.to_dict()))
     assert data["files"] == [
         {"file": "f.csv", "bytes": 100, "rows": 1, "columns": 3, "rows_checked": 1, "read_to_end": True}

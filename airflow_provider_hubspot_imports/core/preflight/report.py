@@ -58,7 +58,10 @@ class PreflightReport:
     files: list[FileTotals] = field(default_factory=list)
     not_listed: int = 0  # problems counted but not listed (over KEPT_PER_KIND of their kind and file)
     not_listed_errors: int = 0
-    _kept: Counter[tuple[str | None, str]] = field(default_factory=Counter, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # How many problems each (file, kind) has listed; not a field, so `asdict` stays JSON-ready.
+        self._kept: Counter[tuple[str | None, str]] = Counter()
 
     @property
     def has_errors(self) -> bool:
