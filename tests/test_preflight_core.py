@@ -319,3 +319,17 @@ def test_repeats_of_a_bounded_tracker_are_still_found_among_what_it_kept():
     assert tracker.repeats(["a", "b", "c"]) == []
     assert tracker.repeats(["d", "e", "a", "e"]) == [2, 3] and tracker.full
     assert tracker.repeats(["b", "z"]) == [0]
+
+
+def test_blank_lines_and_short_rows_keep_every_line_number():
+    rows = [
+        ["Email", "Stage", "Born"],
+        ["a@example.com", "lead", ""],
+        [],
+        ["b@example.com"],
+        ["bad", "lead", ""],
+    ]
+    report = _run(_request(CONTACT), rows)
+
+    assert _kinds(report) == [("INCORRECT_NUMBER_OF_COLUMNS", 4, None), ("INVALID_EMAIL", 5, "Email")]
+    assert report.files[0].rows == 3  # the blank line is no row

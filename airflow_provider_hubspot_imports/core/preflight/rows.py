@@ -278,19 +278,18 @@ class RowChecker:
                     self._error(kind, _describe(kind, date_format), line + offset, column.name, text)
 
     def _fit_rows(self, chunk: list[Sequence[str]], line: int) -> list[Sequence[str]]:
-        """Rows of another width than the header's are reported; blank lines dropped; the rest padded."""
+        """Rows of another width than the header's are reported, and cut or padded to it; a blank
+        line stays (as blank cells) so that every row keeps its line."""
         width, fitted = self.width, []
         for offset, row in enumerate(chunk):
-            if not row:
-                continue
-            if len(row) != width:
+            if row and len(row) != width:
                 self._error(
                     "INCORRECT_NUMBER_OF_COLUMNS",
                     f"the row has {len(row)} cells; the header has {width}.",
                     line=line + offset,
                 )
                 row = [*row[:width], *[""] * (width - len(row))]
-            fitted.append(row)
+            fitted.append(row or [""] * width)
         return fitted
 
     def _cut_at_row_limit(
