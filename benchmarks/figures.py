@@ -2,7 +2,7 @@
 emulator process, the emulator's capacity last of those, against the rates the other figures
 drove; then the triggerer's cost, whose child process starts an emulator of its own; then the
 async client against the raw asyncio floor (and the pool-size figure), whose child process starts
-a stand-in server of its own."""
+a stand-in server of its own; pre-flight last, in child processes with an emulator thread each."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from benchmarks import (
     dag_parse,
     emulator_capacity,
     floor_cost,
+    preflight,
     rate_limit,
     triggerer_cost,
 )
@@ -51,4 +52,6 @@ def run_all(*, quick: bool, say: Callable[[str], None]) -> list[Row]:
     rows += triggerer_cost.measure(triggerer_cost.QUICK if quick else triggerer_cost.FULL)
     say("7 triggerer floor: CPU per poll against a raw asyncio client" + ("" if quick else "; 8 pool size"))
     rows += floor_cost.measure(floor_cost.QUICK if quick else floor_cost.FULL)
+    say("9 pre-flight: validate_import against a bare csv.reader pass, and its memory")
+    rows += preflight.measure(preflight.QUICK if quick else preflight.FULL, quick=quick)
     return rows
