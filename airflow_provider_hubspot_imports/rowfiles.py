@@ -9,9 +9,9 @@ import io
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, time
-from pathlib import Path
 from typing import Any
 
+from airflow_provider_hubspot_imports.core.paths import local_path
 from airflow_provider_hubspot_imports.errors import HubSpotInputError
 
 # How a date cell of a workbook is written for HubSpot's dateFormat.
@@ -19,7 +19,7 @@ _DATE_TEXT = {"MONTH_DAY_YEAR": "%m/%d/%Y", "DAY_MONTH_YEAR": "%d/%m/%Y", "YEAR_
 
 
 def _source(file: Any) -> Any:
-    return Path(file) if isinstance(file, str) else file
+    return local_path(file) or file
 
 
 @contextmanager
