@@ -3,6 +3,7 @@ bytes (a drip, a huge body, a redirect) and record what reached them."""
 
 from __future__ import annotations
 
+import http.client
 import socket
 import socketserver
 import ssl
@@ -11,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
+from urllib.parse import urlsplit
 
 
 @dataclass
@@ -127,3 +129,32 @@ def json_answer(status: int, body: bytes, headers: dict[str, str] | None = None)
     return (
         f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n{extra}\r\n"
     ).encode() + body
+
+
+def forward_proxy(request: Received, sock: socket.socket) -> None:
+    """A forward proxy for plain http: take the absolute-form request (``GET http://host:port/path``),
+    send it on to its origin, relay the answer."""
+    target = urlsplit(request.path)
+    if not target.scheme or target.hostname is None:
+        sock.sendall(b"HTTP/1.1 400 Not A Proxy Request\r\nContent-Length: 0\r\n\r\n")
+        return
+    hop_by_hop = {"connection", "proxy-connection", "proxy-authorization", "keep-alive", "host"}
+    origin = http.client.HTTPConnection(target.hostname, target.port or 80, timeout=10)
+    try:
+        origin.request(
+            request.method,
+            target.path + (f"?{target.query}" if target.query else ""),
+            body=request.body or None,
+            headers={name: value for name, value in request.headers.items() if name not in hop_by_hop},
+        )
+        answer = origin.getresponse()
+        body = answer.read()
+        kept = "".join(
+            f"{name}: {value}\r\n"
+            for name, value in answer.getheaders()
+            if name.lower() not in {"content-length", "transfer-encoding", "connection"}
+        )
+    finally:
+        origin.close()
+    head = f"HTTP/1.1 {answer.status} {answer.reason}\r\n{kept}Content-Length: {len(body)}\r\n\r\n"
+    sock.sendall(head.encode("latin-1") + body)
