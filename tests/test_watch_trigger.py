@@ -169,8 +169,9 @@ def test_after_a_restart_the_followed_imports_come_from_the_state_store(hubspot_
     assert _polls(forgetful) == [[]]
 
 
-def _lists(emulator: HubSpotEmulator) -> int:
-    return sum(1 for entry in emulator.requests() if entry.import_id is None)
+def _rounds_begun(emulator: HubSpotEmulator) -> int:
+    """The list reads begun: first pages only (a list spanning pages is read page after page)."""
+    return sum(1 for entry in emulator.requests() if entry.import_id is None and "after" not in entry.query)
 
 
 def _watch(trigger: ImportWatchTrigger, emulator: HubSpotEmulator, rounds: int) -> list[str]:
@@ -185,9 +186,11 @@ def _watch(trigger: ImportWatchTrigger, emulator: HubSpotEmulator, rounds: int) 
                 reported.append(event.payload["import_id"])
 
         task = asyncio.ensure_future(consume())
-        done_when = _lists(emulator) + rounds + 1  # the next round's read: the last one is over
-        while _lists(emulator) < done_when and not task.done():
+        done_when = _rounds_begun(emulator) + rounds + 1  # the next round begun: the last one is over
+        while _rounds_begun(emulator) < done_when and not task.done():
             await asyncio.sleep(0.005)
+        if task.done():
+            task.result()  # the trigger failed: raise it here
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         return reported
