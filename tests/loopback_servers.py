@@ -159,3 +159,11 @@ def forward_proxy(request: Received, sock: socket.socket) -> None:
         origin.close()
     head = f"HTTP/1.1 {answer.status} {answer.reason}\r\n{kept}Content-Length: {len(body)}\r\n\r\n"
     sock.sendall(head.encode("latin-1") + body)
+
+
+def serve_in_background(server: socketserver.BaseServer) -> int:
+    """Serve `server` from a daemon thread, each request on a daemon thread of its own; its port.
+    It polls for shutdown every 0.05 s: `shutdown()` waits for that, at every test's end."""
+    server.daemon_threads = True  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    return int(server.server_address[1])  # type: ignore[index]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import ssl
+from collections.abc import Iterator
 
 import pytest
 from async_loopback_servers import TunnelProxy
@@ -55,17 +56,23 @@ def test_http_goes_through_the_environments_forward_proxy(
         assert through.headers["authorization"] == f"Bearer {hubspot_emulator.token}"
 
 
-def test_https_goes_through_the_environments_proxy_in_a_connect_tunnel(
-    monkeypatch: pytest.MonkeyPatch, certificate
-):
+@pytest.fixture
+def https_server(certificate) -> Iterator[LoopbackServer]:
+    """An https server (the certificate of 127.0.0.1 the `certificate` fixture made) answering
+    every request with an import record."""
     cert, key = certificate
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
-    with (
-        LoopbackServer(lambda request, sock: sock.sendall(json_answer(200, RECORD)), tls=context) as server,
-        TunnelProxy() as proxy,
-    ):
-        use(monkeypatch, server.url, "pat-na1-loopback", ca_bundle=str(cert))
+    with LoopbackServer(lambda request, sock: sock.sendall(json_answer(200, RECORD)), tls=context) as server:
+        yield server
+
+
+def test_https_goes_through_the_environments_proxy_in_a_connect_tunnel(
+    monkeypatch: pytest.MonkeyPatch, https_server: LoopbackServer, certificate
+):
+    server = https_server
+    with TunnelProxy() as proxy:
+        use(monkeypatch, server.url, "pat-na1-loopback", ca_bundle=str(certificate[0]))
         monkeypatch.setenv("HTTPS_PROXY", proxy.url.replace("http://", "http://user:p%40ss@"))
         hook = HubSpotHook()
         states = [hook.get_import(7).state.value for _ in range(2)]
@@ -79,17 +86,14 @@ def test_https_goes_through_the_environments_proxy_in_a_connect_tunnel(
     assert authorizations == ["Bearer pat-na1-loopback"] * 2
 
 
-def test_an_untrusted_certificate_behind_the_tunnel_is_refused(monkeypatch: pytest.MonkeyPatch, certificate):
+def test_an_untrusted_certificate_behind_the_tunnel_is_refused(
+    monkeypatch: pytest.MonkeyPatch, https_server: LoopbackServer
+):
     """The tunnel does not loosen TLS: without the connection's CA bundle the handshake fails."""
     from airflow_provider_hubspot_imports.errors import HubSpotConnectionError
 
-    cert, key = certificate
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    with (
-        LoopbackServer(lambda request, sock: sock.sendall(json_answer(200, RECORD)), tls=context) as server,
-        TunnelProxy() as proxy,
-    ):
+    server = https_server
+    with TunnelProxy() as proxy:
         use(monkeypatch, server.url, "pat-na1-loopback")
         monkeypatch.setenv("HTTPS_PROXY", proxy.url)
         with pytest.raises(HubSpotConnectionError, match="CERTIFICATE_VERIFY_FAILED"):

@@ -15,11 +15,12 @@ import http.server
 import json
 import re
 import ssl
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from loopback_servers import serve_in_background
 
 # Strings kept as HubSpot sent them: closed sets a comparison needs, never personal data.
 KEPT_KEYS = frozenset(
@@ -155,11 +156,7 @@ class AnswerRecorder:
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _forward
 
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), daemon=True
-        ).start()  # quick shutdown()
+        self.url = f"http://127.0.0.1:{serve_in_background(self._server)}"
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -27,15 +27,11 @@ except ImportError:  # Airflow 2.11
 CONN_ID = "hubspot_system"
 POKE_SECONDS = float(os.environ.get("HUBSPOT_SYSTEM_TEST_POKE_SECONDS", "5"))
 WAIT_SECONDS = 15 * 60  # HubSpot takes seconds for a few rows; minutes when its queue is long
+# The CSV's columns, each written to the contact property of its name; contacts are matched by email.
 CONTACT_COLUMNS = [
-    {
-        "columnName": "email",
-        "propertyName": "email",
-        "columnObjectTypeId": "0-1",
-        "idColumnType": "HUBSPOT_ALTERNATE_ID",
-    },
-    {"columnName": "firstname", "propertyName": "firstname", "columnObjectTypeId": "0-1"},
-    {"columnName": "lastname", "propertyName": "lastname", "columnObjectTypeId": "0-1"},
+    {"columnName": name, "propertyName": name, "columnObjectTypeId": "0-1"}
+    | ({"idColumnType": "HUBSPOT_ALTERNATE_ID"} if name == "email" else {})
+    for name in ("email", "firstname", "lastname")
 ]
 
 
