@@ -4,8 +4,10 @@ while watched reported once, under both of HubSpot's readings of its list."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib.util
 import json
+import logging
 import os
 import sqlite3
 import sys
@@ -252,6 +254,50 @@ def test_a_restart_reports_nothing_again_when_the_store_holds_only_the_reports(
     restarted = ImportWatchTrigger(poll_interval=0.02)
     restarted.asset_state_store = store
     assert _watch(restarted, hubspot_connection, rounds=2) == []
+
+
+def test_a_watcher_stopped_during_a_shared_read_leaves_the_others_reading(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    """Watchers share the list read one of them started, on its client. When the triggerer stops
+    that one mid-read (its client closes), the others read again on their own: no error, and no
+    "exception never retrieved" left behind."""
+    from async_loopback_servers import LoopbackServer, Request, answer, import_record
+
+    def slow_list(request: Request, conn: Any) -> None:  # two pages, the first one slow
+        if "after=" in request.path:
+            answer(conn, 200, {"results": [import_record("8", "PROCESSING")]})
+            return
+        time.sleep(0.3)
+        answer(conn, 200, {"results": [import_record("7", "PROCESSING")], "paging": {"next": {"after": "2"}}})
+
+    async def scenario(starter: ImportWatchTrigger, other: ImportWatchTrigger) -> list[str]:
+        first = asyncio.ensure_future(starter.poll())
+        while not server.requests:
+            await asyncio.sleep(0.01)
+        second = asyncio.ensure_future(other.poll())  # shares the read in flight
+        await asyncio.sleep(0.05)
+        first.cancel()
+        found = [record.id for record in await second]
+        await asyncio.gather(first, return_exceptions=True)
+        return found
+
+    with LoopbackServer(slow_list) as server:
+        monkeypatch.setenv("AIRFLOW_CONN_HUBSPOT_DEFAULT", server.connection_json(extra={"max_retries": 0}))
+        with caplog.at_level(logging.ERROR):
+            found = asyncio.run(
+                scenario(ImportWatchTrigger(poll_interval=5), ImportWatchTrigger(poll_interval=5))
+            )
+            gc.collect()  # an unretrieved failure is logged when its future is collected
+
+    assert found == []  # read, and nothing finished
+    pages = [request.path.partition("?")[2] for request in server.requests]
+    assert pages == [
+        "limit=100",
+        "limit=100",
+        "limit=100&after=2",
+    ]  # the stopped watcher's first page; the other's read
+    assert not [record for record in caplog.records if "never retrieved" in record.getMessage()]
 
 
 def test_serialize_round_trips_and_bad_arguments_are_refused():

@@ -243,19 +243,36 @@ _recent_lists: weakref.WeakKeyDictionary[
 
 async def _shared_list(conn_id: str, client: Any, *, max_age: float) -> dict[str, ImportRecord]:
     """The account's list, read once for every watcher of `conn_id` in this event loop: a read
-    started less than `max_age` seconds ago (finished or in flight) is shared; a failed one is not."""
+    started less than `max_age` seconds ago (finished or in flight) is shared; a failed one is not.
+
+    A shared read runs on the client of the watcher that started it. When the triggerer stops that
+    watcher mid-read, its client closes and the read fails with an error of its own: the others
+    then read on their own clients rather than fail."""
     reads = _recent_lists.setdefault(asyncio.get_running_loop(), {})
     now = time.monotonic()
     recent = reads.get(conn_id)
     if recent is not None and now - recent[0] < max_age and not _failed(recent[1]):
-        return dict(await asyncio.shield(recent[1]))
+        try:
+            return dict(await asyncio.shield(recent[1]))
+        except HubSpotError:
+            raise  # HubSpot's answer: the same for every watcher
+        except Exception as error:  # the read's client closed under it
+            log.debug("The shared read of the imports list failed (%s); reading again.", error)
     read = asyncio.ensure_future(_list_imports(client))
+    read.add_done_callback(_retrieve)
     reads[conn_id] = (now, read)
     return dict(await asyncio.shield(read))
 
 
 def _failed(read: asyncio.Future[Any]) -> bool:
     return read.done() and (read.cancelled() or read.exception() is not None)
+
+
+def _retrieve(read: asyncio.Future[Any]) -> None:
+    """Mark a read's failure as seen: a read whose watchers were all stopped has nobody awaiting it,
+    and asyncio would log its error as never retrieved."""
+    if not read.cancelled():
+        read.exception()
 
 
 async def _list_imports(client: Any) -> dict[str, ImportRecord]:
