@@ -14,6 +14,7 @@ from typing import Any
 
 from airflow.secrets import BaseSecretsBackend
 from loopback_servers import Received as Request
+from loopback_servers import serve_in_background
 
 Respond = Callable[["Request", socket.socket], None]
 
@@ -93,10 +94,8 @@ class LoopbackServer:
 
         socketserver.ThreadingTCPServer.allow_reuse_address = True
         self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
+        self.port = serve_in_background(self._server)
         self.base_url = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -141,9 +140,7 @@ class TunnelProxy:
 
         socketserver.ThreadingTCPServer.allow_reuse_address = True
         self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{serve_in_background(self._server)}"
         return self
 
     def __exit__(self, *exc: Any) -> None:

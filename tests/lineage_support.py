@@ -53,15 +53,29 @@ def task_event(events: list[dict[str, Any]], job_name: str, event_type: str) -> 
     return found[0]
 
 
-def asset_event_extras(uri: str) -> list[dict[str, Any]]:
-    """The ``extra`` of every asset event recorded for `uri` (table ``dataset_event`` on Airflow 2)."""
+def last_asset_event_id() -> int:
+    """The id of the latest asset event in the test database (0 when none): what a test records
+    before it runs a DAG, to count only the events of its own run."""
+    database = os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].removeprefix("sqlite:///")
+    events = "asset_event" if AIRFLOW_V3 else "dataset_event"
+    with sqlite3.connect(database) as db:
+        try:
+            (latest,) = db.execute(f"SELECT coalesce(max(id), 0) FROM {events}").fetchone()
+        except sqlite3.OperationalError:  # the table is not there yet: nothing was recorded
+            return 0
+    return int(latest)
+
+
+def asset_event_extras(uri: str, *, after_id: int) -> list[dict[str, Any]]:
+    """The ``extra`` of every asset event recorded for `uri` after the event `after_id` (see
+    `last_asset_event_id`; table ``dataset_event`` on Airflow 2)."""
     database = os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].removeprefix("sqlite:///")
     events, assets = ("asset_event", "asset") if AIRFLOW_V3 else ("dataset_event", "dataset")
     column = "asset_id" if AIRFLOW_V3 else "dataset_id"
     with sqlite3.connect(database) as db:
         rows = db.execute(
             f"SELECT e.extra FROM {events} e JOIN {assets} a ON a.id = e.{column} "
-            "WHERE a.uri = ? ORDER BY e.id",
-            (uri,),
+            "WHERE a.uri = ? AND e.id > ? ORDER BY e.id",
+            (uri, after_id),
         ).fetchall()
     return [json.loads(extra) if isinstance(extra, str) else extra for (extra,) in rows]

@@ -3,6 +3,7 @@ bytes (a drip, a huge body, a redirect) and record what reached them."""
 
 from __future__ import annotations
 
+import http.client
 import socket
 import socketserver
 import ssl
@@ -11,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
+from urllib.parse import urlsplit
 
 
 @dataclass
@@ -67,7 +69,8 @@ class LoopbackServer:
         if self.tls is not None:
             self._server.socket = self.tls.wrap_socket(self._server.socket, server_side=True)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll: shutdown() waits for it, at every test's end (the default is 0.5 s).
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     @property
     def url(self) -> str:
@@ -127,3 +130,40 @@ def json_answer(status: int, body: bytes, headers: dict[str, str] | None = None)
     return (
         f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n{extra}\r\n"
     ).encode() + body
+
+
+def forward_proxy(request: Received, sock: socket.socket) -> None:
+    """A forward proxy for plain http: take the absolute-form request (``GET http://host:port/path``),
+    send it on to its origin, relay the answer."""
+    target = urlsplit(request.path)
+    if not target.scheme or target.hostname is None:
+        sock.sendall(b"HTTP/1.1 400 Not A Proxy Request\r\nContent-Length: 0\r\n\r\n")
+        return
+    hop_by_hop = {"connection", "proxy-connection", "proxy-authorization", "keep-alive", "host"}
+    origin = http.client.HTTPConnection(target.hostname, target.port or 80, timeout=10)
+    try:
+        origin.request(
+            request.method,
+            target.path + (f"?{target.query}" if target.query else ""),
+            body=request.body or None,
+            headers={name: value for name, value in request.headers.items() if name not in hop_by_hop},
+        )
+        answer = origin.getresponse()
+        body = answer.read()
+        kept = "".join(
+            f"{name}: {value}\r\n"
+            for name, value in answer.getheaders()
+            if name.lower() not in {"content-length", "transfer-encoding", "connection"}
+        )
+    finally:
+        origin.close()
+    head = f"HTTP/1.1 {answer.status} {answer.reason}\r\n{kept}Content-Length: {len(body)}\r\n\r\n"
+    sock.sendall(head.encode("latin-1") + body)
+
+
+def serve_in_background(server: socketserver.BaseServer) -> int:
+    """Serve `server` from a daemon thread, each request on a daemon thread of its own; its port.
+    It polls for shutdown every 0.05 s: `shutdown()` waits for that, at every test's end."""
+    server.daemon_threads = True  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    return int(server.server_address[1])  # type: ignore[index]

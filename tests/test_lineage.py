@@ -9,7 +9,13 @@ import sys
 from typing import Any
 
 import pytest
-from lineage_support import asset_event_extras, read_events, run_dag_with_lineage, task_event
+from lineage_support import (
+    asset_event_extras,
+    last_asset_event_id,
+    read_events,
+    run_dag_with_lineage,
+    task_event,
+)
 
 pytestmark = pytest.mark.dagrun
 
@@ -76,6 +82,7 @@ def test_csv_import_emits_lineage_quality_and_an_asset_event(airflow_db, hubspot
         [("STARTED", 1), ("PROCESSING", 1), {"state": "DONE", "counters": FINAL_COUNTERS}]
     )
     events_file = tmp_path / "openlineage.jsonl"
+    events_before = last_asset_event_id()
 
     result = run_dag_with_lineage(
         "test_lineage_start",
@@ -135,8 +142,8 @@ def test_csv_import_emits_lineage_quality_and_an_asset_event(airflow_db, hubspot
         run_facet, {"account": PORTAL, "state": "DONE", "counters": FINAL_COUNTERS, "errorRows": 3}
     )
 
-    extras = asset_event_extras(f"hubspot://{PORTAL}/contacts")
-    assert len(extras) == 1
+    extras = asset_event_extras(f"hubspot://{PORTAL}/contacts", after_id=events_before)
+    assert len(extras) == 1  # this run's events only: the database is shared by the session
     assert _contains(
         extras[0],
         {

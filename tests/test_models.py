@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import datetime, timezone
 
 import pytest
 
+from airflow_provider_hubspot_imports.hooks.hubspot import HubSpotHook
 from airflow_provider_hubspot_imports.models import (
     FAILURE_STATES,
     SUCCESS_STATES,
@@ -13,6 +15,7 @@ from airflow_provider_hubspot_imports.models import (
     ImportState,
     parse_states,
 )
+from airflow_provider_hubspot_imports.testing import HubSpotEmulator
 
 RAW = {
     "id": "99",
@@ -34,15 +37,43 @@ def test_state_sets():
     assert len(ImportState) == 7
 
 
+def _new_state_name() -> str:
+    """A state no earlier test in this process has seen: the warning is once per process."""
+    return f"ARCHIVED_{uuid.uuid4().hex[:8].upper()}"
+
+
 def test_unknown_state_is_tolerated_logged_once_and_never_terminal(caplog):
+    name = _new_state_name()
     with caplog.at_level(logging.WARNING):
-        first = ImportState("ARCHIVED_SOMEHOW")
-        second = ImportState("ARCHIVED_SOMEHOW")
-    assert first.value == "ARCHIVED_SOMEHOW" and not first.is_known
-    assert first == second == "ARCHIVED_SOMEHOW"
+        first = ImportState(name)
+        second = ImportState(name)
+    assert first.value == name and not first.is_known
+    assert first == second == name
     assert first not in TERMINAL_STATES
-    assert sum("ARCHIVED_SOMEHOW" in r.getMessage() for r in caplog.records) == 1
-    assert ImportRecord({**RAW, "state": "ARCHIVED_SOMEHOW"}).is_terminal is False
+    assert sum(name in r.getMessage() for r in caplog.records) == 1
+    assert ImportRecord({**RAW, "state": name}).is_terminal is False
+
+
+def test_an_unknown_state_read_from_hubspot_again_and_again_is_warned_about_once(
+    hubspot_connection: HubSpotEmulator, caplog: pytest.LogCaptureFixture
+):
+    """docs/waiting.md: a state HubSpot adds later is waited on and logged once as a warning, not
+    at every poll; another new state gets its own warning."""
+    name, other = _new_state_name(), _new_state_name()
+    import_id = hubspot_connection.add_import(lifecycle=[(name,)])
+    other_id = hubspot_connection.add_import(lifecycle=[(other,)])
+    hook = HubSpotHook()
+    with caplog.at_level(logging.WARNING, logger="airflow_provider_hubspot_imports.models"):
+        states = [hook.get_import(import_id).state for _ in range(3)] + [hook.get_import(other_id).state]
+
+    assert [state.value for state in states] == [name, name, name, other]
+    assert not set(states) & TERMINAL_STATES  # waited on
+    warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+    assert [message for message in warnings if name in message] == [
+        f"HubSpot reported import state {name!r}, which this package does not know; "
+        "treating it as not finished and waiting on."
+    ]
+    assert sum(other in message for message in warnings) == 1
 
 
 def test_record_accessors_over_the_untouched_raw_dict():

@@ -7,8 +7,10 @@ import os
 import socket
 import subprocess
 import sys
+from typing import Any
 
 import pytest
+from loopback_servers import LoopbackServer, Received, json_answer
 
 from airflow_provider_hubspot_imports.hooks.hubspot import HubSpotHook
 from airflow_provider_hubspot_imports.testing import HubSpotEmulator
@@ -74,16 +76,63 @@ def test_token_without_the_import_scope_fails_naming_the_scope(monkeypatch):
 
 
 def test_unreachable_host_fails_quickly_naming_the_host(monkeypatch):
-    with socket.socket() as probe:  # a port nobody listens on
+    # A port bound but never listened on refuses connections, and stays ours for the whole test:
+    # a port closed again could be taken by another process before the hook connects.
+    with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    use(monkeypatch, {"host": f"http://127.0.0.1:{port}", "password": "pat-na1-secret-x", "extra": FAST})
+        use(monkeypatch, {"host": f"http://127.0.0.1:{port}", "password": "pat-na1-secret-x", "extra": FAST})
 
-    ok, message = HubSpotHook().test_connection()
+        ok, message = HubSpotHook().test_connection()
 
     assert ok is False
     assert f"GET active imports: could not connect to http://127.0.0.1:{port}, so nothing was sent" in message
     assert "pat-na1-secret-x" not in message
+
+
+def _answers(*answers: bytes) -> Any:
+    """A loopback server's answer: `answers` in order, then an empty list of imports for good."""
+    served = iter(answers)
+
+    def answer(request: Received, sock: socket.socket) -> None:
+        sock.sendall(next(served, json_answer(200, b'{"results": []}')))
+
+    return answer
+
+
+PATIENT = {
+    "max_retries": 10,
+    "retry_max_seconds": 600,
+    "retry_backoff_seconds": 0.01,
+}  # the Test button's bound rules
+
+
+def test_the_test_button_retries_at_most_twice(monkeypatch):
+    """docs/connections.md: "at most twice within 20 s", whatever the connection allows its tasks."""
+    unavailable = json_answer(503, b'{"status": "error", "message": "try again", "category": "UNAVAILABLE"}')
+    with LoopbackServer(_answers(unavailable, unavailable, unavailable)) as server:
+        use(monkeypatch, {"host": server.url, "password": "pat-na1-secret-x", "extra": PATIENT})
+        ok, message = HubSpotHook().test_connection()
+
+    assert ok is False, "a fourth attempt was made: more than two retries"
+    assert "HTTP 503" in message
+    assert len(server.received) == 3  # the first attempt and two retries
+
+
+def test_the_test_button_gives_up_rather_than_wait_past_20_seconds(monkeypatch):
+    """A rate limit asking for 25 s is more than the Test button's 20 s: it answers at once."""
+    limited = json_answer(
+        429,
+        b'{"status": "error", "message": "ten secondly rolling limit", "category": "RATE_LIMITS"}',
+        {"Retry-After": "25"},
+    )
+    with LoopbackServer(_answers(limited)) as server:
+        use(monkeypatch, {"host": server.url, "password": "pat-na1-secret-x", "extra": PATIENT})
+        ok, message = HubSpotHook().test_connection()
+
+    assert ok is False, "it waited the 25 s out and tried again"
+    assert "HTTP 429" in message
+    assert len(server.received) == 1
 
 
 @pytest.mark.parametrize(

@@ -123,18 +123,31 @@ def test_custom_states_decide_the_verdict(hubspot_connection: HubSpotEmulator):
 
 
 def test_deadline_yields_a_timeout_event(hubspot_connection: HubSpotEmulator):
+    """Polling goes on every interval until the deadline, which then ends the wait."""
+    warm = hubspot_connection.add_import(lifecycle=[("DONE",)])
+    first_event(trigger_for(warm))  # the cold first poll (imports, the pool) is not the point here
     import_id = hubspot_connection.add_import(lifecycle=[("PROCESSING",)])
+    polls, interval = 3, 0.05
+    window = polls * interval * 10  # three intervals of the design, with a tenfold margin
 
-    started = time.monotonic()
-    # 1.5 s: room for several polls after a cold first one (module imports on a fresh process).
-    event = first_event(trigger_for(import_id, poll_interval=0.1, end_time=time.time() + 1.5))
+    event = first_event(trigger_for(import_id, poll_interval=interval, end_time=time.time() + window))
 
     assert event["status"] == "timeout"
     assert "before the sensor's timeout" in event["message"]
     assert "record" not in event
-    assert time.monotonic() - started < 5  # the deadline ended the wait, not a poll interval
-    assert len(hubspot_connection.requests(import_id)) >= 3
+    assert len(hubspot_connection.requests(import_id)) >= polls
     assert "execution_timeout" not in event
+
+
+def test_the_deadline_cuts_the_wait_between_two_polls(hubspot_connection: HubSpotEmulator):
+    """A deadline inside a poll interval ends the wait then, not at the next poll: with a 10-minute
+    interval, `first_event`'s 30 s bound fails the test if the trigger sleeps the interval out."""
+    import_id = hubspot_connection.add_import(lifecycle=[("PROCESSING",)])
+
+    event = first_event(trigger_for(import_id, poll_interval=600, end_time=time.time() + 0.2), timeout=30)
+
+    assert event["status"] == "timeout"
+    assert len(hubspot_connection.requests(import_id)) == 2  # the first poll and a last one at the deadline
 
 
 def test_a_deadline_that_is_the_execution_timeout_says_so(hubspot_connection: HubSpotEmulator):

@@ -1,14 +1,18 @@
-"""`ImportWatchTrigger` against the emulator: one list read per round, each finished import once."""
+"""`ImportWatchTrigger` against the emulator: one list read per round, each import that finishes
+while watched reported once, under both of HubSpot's readings of its list."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib.util
 import json
+import logging
 import os
 import sqlite3
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -18,7 +22,8 @@ import pytest
 from packaging.version import Version
 
 from airflow_provider_hubspot_imports.testing import HubSpotEmulator
-from airflow_provider_hubspot_imports.triggers.watch import STORE_KEY, ImportWatchTrigger
+from airflow_provider_hubspot_imports.testing.model import LIST_MODES
+from airflow_provider_hubspot_imports.triggers.watch import REPORTED_KEY, STORE_KEY, ImportWatchTrigger
 
 # Asset state stores (where the watcher keeps the imports it follows) exist from Airflow 3.3.
 HAS_ASSET_STATE_STORE = Version(Version(airflow.__version__).base_version) >= Version("3.3")
@@ -67,14 +72,14 @@ def test_each_finished_import_is_reported_once_with_one_list_read_per_round(
 def test_watchers_of_one_account_share_one_list_read_per_round(hubspot_connection: HubSpotEmulator):
     contacts = hubspot_connection.add_import(lifecycle=[("PROCESSING",)])
     watchers = [
-        ImportWatchTrigger(poll_interval=5, object_types=[kind])
+        ImportWatchTrigger(poll_interval=1, object_types=[kind])
         for kind in ("contacts", "companies", "deals")
     ]
 
     async def rounds() -> list[list[list[str]]]:
         first = await asyncio.gather(*(watcher.poll() for watcher in watchers))
         _finish(hubspot_connection, contacts)
-        await asyncio.sleep(2.6)  # more than half the interval: the next round reads again
+        await asyncio.sleep(0.6)  # more than half the interval: the next round reads again
         second = await asyncio.gather(*(watcher.poll() for watcher in watchers))
         return [[[record.id for record in found] for found in result] for result in (first, second)]
 
@@ -115,9 +120,8 @@ def _events(trigger: ImportWatchTrigger, count: int, timeout: float = 20.0) -> l
 
     async def run() -> list[dict[str, Any]]:
         events, stream = [], trigger.run()
-        async with asyncio.timeout(timeout):
-            while len(events) < count:
-                events.append((await anext(stream)).payload)
+        while len(events) < count:  # asyncio.wait_for: asyncio.timeout is Python 3.11+
+            events.append((await asyncio.wait_for(anext(stream), timeout)).payload)
         await stream.aclose()
         return events
 
@@ -167,6 +171,135 @@ def test_after_a_restart_the_followed_imports_come_from_the_state_store(hubspot_
     assert _polls(forgetful) == [[]]
 
 
+def _rounds_begun(emulator: HubSpotEmulator) -> int:
+    """The list reads begun: first pages only (a list spanning pages is read page after page)."""
+    return sum(1 for entry in emulator.requests() if entry.import_id is None and "after" not in entry.query)
+
+
+def _watch(trigger: ImportWatchTrigger, emulator: HubSpotEmulator, rounds: int) -> list[str]:
+    """Run the trigger as the triggerer does for `rounds` whole rounds (events, state store
+    written, the wait), then stop it as a triggerer restart would; the ids it reported."""
+
+    async def run() -> list[str]:
+        reported: list[str] = []
+
+        async def consume() -> None:
+            async for event in trigger.run():
+                reported.append(event.payload["import_id"])
+
+        task = asyncio.ensure_future(consume())
+        done_when = _rounds_begun(emulator) + rounds + 1  # the next round begun: the last one is over
+        while _rounds_begun(emulator) < done_when and not task.done():
+            await asyncio.sleep(0.005)
+        if task.done():
+            task.result()  # the trigger failed: raise it here
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return reported
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize("mode", LIST_MODES)
+def test_only_what_finishes_while_watched_is_reported_once_also_across_a_restart(
+    hubspot_connection: HubSpotEmulator, mode: str
+):
+    """Whether the list holds the active imports or the whole history (either order, several
+    pages): what finished before the watcher began is never reported, what finishes while it
+    watches is reported once, and a watcher restarted on the same store repeats none of it."""
+    hubspot_connection.set_list_mode(mode)
+    hubspot_connection.model.list_page_size = 2  # the history spans pages
+    history = mode != "active"
+    for state in ("DONE", "CANCELED", "FAILED"):  # finished weeks before anything watched
+        hubspot_connection.add_import(lifecycle=[(state,)])
+    running = hubspot_connection.add_import(lifecycle=[("PROCESSING",)])
+    store = _Store()
+    first = ImportWatchTrigger(poll_interval=0.02)
+    first.asset_state_store = store
+
+    assert _watch(first, hubspot_connection, rounds=2) == []
+
+    _finish(hubspot_connection, running)
+    # Started and finished between two reads: only a list holding the history shows it.
+    quick = hubspot_connection.add_import(lifecycle=[("DONE",)])
+    finished_while_watched = sorted([str(running)] + ([str(quick)] if history else []))
+    assert sorted(_watch(first, hubspot_connection, rounds=3)) == finished_while_watched  # once each
+    assert sorted(store.values[REPORTED_KEY]) == finished_while_watched
+
+    followed = hubspot_connection.add_import(lifecycle=[("PROCESSING",)])
+    assert _watch(first, hubspot_connection, rounds=1) == []
+    assert store.values[STORE_KEY] == {str(followed): "PROCESSING"}
+    _finish(hubspot_connection, followed, "CANCELED")  # ... while no triggerer runs
+
+    restarted = ImportWatchTrigger(poll_interval=0.02)
+    restarted.asset_state_store = store
+    assert _watch(restarted, hubspot_connection, rounds=3) == [str(followed)]
+    assert store.values[STORE_KEY] == {}
+    assert _watch(ImportWatchTrigger(poll_interval=0.02), hubspot_connection, rounds=2) == []  # no store
+
+
+@pytest.mark.parametrize("mode", LIST_MODES)
+def test_a_restart_reports_nothing_again_when_the_store_holds_only_the_reports(
+    hubspot_connection: HubSpotEmulator, mode: str
+):
+    """The reported ids alone keep a restarted watcher from repeating an import the list still
+    shows finished, even if it was still followed when the triggerer stopped."""
+    hubspot_connection.set_list_mode(mode)
+    import_id = hubspot_connection.add_import(lifecycle=[("PROCESSING",)])
+    store = _Store()
+    store.values[STORE_KEY] = {str(import_id): "PROCESSING"}  # saved before the round that reported it
+    store.values[REPORTED_KEY] = [str(import_id)]
+    _finish(hubspot_connection, import_id)
+
+    restarted = ImportWatchTrigger(poll_interval=0.02)
+    restarted.asset_state_store = store
+    assert _watch(restarted, hubspot_connection, rounds=2) == []
+
+
+def test_a_watcher_stopped_during_a_shared_read_leaves_the_others_reading(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    """Watchers share the list read one of them started, on its client. When the triggerer stops
+    that one mid-read (its client closes), the others read again on their own: no error, and no
+    "exception never retrieved" left behind."""
+    from async_loopback_servers import LoopbackServer, Request, answer, import_record
+
+    def slow_list(request: Request, conn: Any) -> None:  # two pages, the first one slow
+        if "after=" in request.path:
+            answer(conn, 200, {"results": [import_record("8", "PROCESSING")]})
+            return
+        time.sleep(0.3)
+        answer(conn, 200, {"results": [import_record("7", "PROCESSING")], "paging": {"next": {"after": "2"}}})
+
+    async def scenario(starter: ImportWatchTrigger, other: ImportWatchTrigger) -> list[str]:
+        first = asyncio.ensure_future(starter.poll())
+        while not server.requests:
+            await asyncio.sleep(0.01)
+        second = asyncio.ensure_future(other.poll())  # shares the read in flight
+        await asyncio.sleep(0.05)
+        first.cancel()
+        found = [record.id for record in await second]
+        await asyncio.gather(first, return_exceptions=True)
+        return found
+
+    with LoopbackServer(slow_list) as server:
+        monkeypatch.setenv("AIRFLOW_CONN_HUBSPOT_DEFAULT", server.connection_json(extra={"max_retries": 0}))
+        with caplog.at_level(logging.ERROR):
+            found = asyncio.run(
+                scenario(ImportWatchTrigger(poll_interval=5), ImportWatchTrigger(poll_interval=5))
+            )
+            gc.collect()  # an unretrieved failure is logged when its future is collected
+
+    assert found == []  # read, and nothing finished
+    pages = [request.path.partition("?")[2] for request in server.requests]
+    assert pages == [
+        "limit=100",
+        "limit=100",
+        "limit=100&after=2",
+    ]  # the stopped watcher's first page; the other's read
+    assert not [record for record in caplog.records if "never retrieved" in record.getMessage()]
+
+
 def test_serialize_round_trips_and_bad_arguments_are_refused():
     trigger = ImportWatchTrigger(
         hubspot_conn_id="crm", poll_interval=30, states=["done"], object_types=["0-1"]
@@ -182,7 +315,17 @@ def test_serialize_round_trips_and_bad_arguments_are_refused():
         ImportWatchTrigger(object_types="contacts")
 
 
+# The real-triggerer test's budget: waiting for the event, a settling pause, then stopping (a grace
+# for SIGTERM, as long again for SIGKILL) stay inside pytest's timeout even when nothing ever fires.
+WAIT_FOR_THE_EVENT = 220.0
+SETTLE = 3.0
+STOP_GRACE = 20.0
+REAL_TRIGGERER_TIMEOUT = 300  # pytest's timeout for every test (pyproject.toml)
+assert WAIT_FOR_THE_EVENT + SETTLE + 2 * STOP_GRACE + 30 < REAL_TRIGGERER_TIMEOUT
+
+
 @pytest.mark.dagrun
+@pytest.mark.timeout(REAL_TRIGGERER_TIMEOUT)
 def test_a_real_triggerer_runs_the_watcher_and_records_the_asset_event(
     airflow_db: Path, hubspot_emulator: HubSpotEmulator, tmp_path: Path
 ) -> None:
@@ -226,7 +369,7 @@ def test_a_real_triggerer_runs_the_watcher_and_records_the_asset_event(
     ]
     rows: list[tuple[str]] = []
     try:
-        deadline = time.monotonic() + 280
+        deadline = time.monotonic() + WAIT_FOR_THE_EVENT
         finished = False
         while time.monotonic() < deadline and not rows:
             if not finished and any(entry.import_id is None for entry in hubspot_emulator.requests()):
@@ -241,7 +384,7 @@ def test_a_real_triggerer_runs_the_watcher_and_records_the_asset_event(
                     ("hubspot://watched/contacts",),
                 ).fetchall()
             time.sleep(1)
-        time.sleep(3)  # a second event, if any, would be recorded by now
+        time.sleep(SETTLE)  # a second event, if any, would be recorded by now
         with sqlite3.connect(database) as db:
             rows = db.execute(
                 "SELECT e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id WHERE a.uri = ?",
@@ -254,8 +397,8 @@ def test_a_real_triggerer_runs_the_watcher_and_records_the_asset_event(
             ).fetchall()
             runs = _asset_triggered_runs(db, "test_watch_imports")
     finally:
-        for component in components:
-            processes.stop(component, grace=30)
+        with ThreadPoolExecutor(len(components)) as pool:  # stopped side by side: one grace for all
+            list(pool.map(lambda component: processes.stop(component, grace=STOP_GRACE), components))
 
     assert len(rows) == 1, f"the watcher fired no event (or more than one); logs in {tmp_path}"
     extra = json.loads(rows[0][0])

@@ -166,6 +166,15 @@ class BoundedAdapter(HTTPAdapter):
         super().init_poolmanager(connections, maxsize, block, ssl_context=self.ssl_context, **pool_kwargs)
         self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
 
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        """The pools behind an environment proxy (``HTTPS_PROXY`` tunnels, ``HTTP_PROXY``) get the
+        same TLS context and watched connections as direct ones."""
+        if proxy not in self.proxy_manager:
+            manager = super().proxy_manager_for(proxy, ssl_context=self.ssl_context, **proxy_kwargs)
+            manager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+            return manager
+        return self.proxy_manager[proxy]
+
     def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
         # Trust exactly what `ssl_context` trusts: requests would add its own CA bundle (or one
         # named by REQUESTS_CA_BUNDLE) to the context on every new connection.

@@ -1,23 +1,25 @@
 """`ImportWatchTrigger`: an event trigger for `AssetWatcher` that fires once for each import of
-the account that finishes, so a DAG can be scheduled on "contacts landed in HubSpot".
+the account that finishes while it watches, so a DAG can be scheduled on "contacts landed in HubSpot".
 
 One poll per interval reads the account's list of imports (``GET /crm/imports/...``, one request
-per page; the list is short: HubSpot runs at most three imports at once). Watchers of one
-connection in one triggerer share that read: a list read less than half an interval ago (or in
-flight) serves them all, so watching contacts and companies separately costs one read a round.
-HubSpot documents that list as the *active* imports started by the same app: imports started in
-HubSpot's web app (or by another app) never appear, so the watcher never sees them. An import is
-followed from the first time the list shows it; when it leaves the list, it is read once
-(``GET .../{id}``) for its final state, and the trigger fires if that state is one of `states`.
-An import the list already shows in a terminal state fires at once.
+per page). Watchers of one connection in one triggerer share that read: a list read less than half
+an interval ago (or in flight) serves them all, so watching contacts and companies separately costs
+one read a round. HubSpot's references read that list two ways: the *active* imports started by
+the same app, or every import, finished ones included, in either order. The watcher is right under
+both: the imports the first list it reads already shows finished finished before it watched and are
+never reported; an import is followed from the first time the list shows it unfinished; it is
+reported once when the list shows it finished, or, when it leaves the list, after one read
+(``GET .../{id}``) of its final state. An import that first appears finished after the first read
+started and finished between two reads and is reported.
 
-Across triggerer restarts: on Airflow 3.3+ the ids of the imports being followed are kept in the
-watched asset's state store, so an import that was followed before the restart and finished while
-no triggerer ran is read and reported after it: nothing is lost of what was followed. What may
-happen is one repeat: an event emitted just before a crash, when the crash comes before the store
-was updated. An import started *and* finished while no triggerer ran was never seen and is not
-reported. Without a state store (Airflow before 3.3), the followed ids live in memory: imports
-that finish while the watcher is down are missed, and nothing is repeated.
+Across triggerer restarts: on Airflow 3.3+ the ids of the imports being followed and of those
+reported are kept in the watched asset's state store, so an import that was followed before the
+restart and finished while no triggerer ran is read and reported after it, and nothing reported
+before is reported again. What may happen is one repeat: an event emitted just before a crash,
+when the crash comes before the store was updated. A restarted watcher starts watching anew: an
+import started *and* finished while no triggerer ran is not reported. Without a state store
+(Airflow before 3.3), the followed ids live in memory: imports that finish while the watcher is
+down are missed, and nothing is repeated.
 """
 
 from __future__ import annotations
@@ -41,7 +43,9 @@ from airflow_provider_hubspot_imports.lineage.naming import OBJECT_TYPE_IDS, obj
 from airflow_provider_hubspot_imports.models import TERMINAL_STATES, ImportRecord, parse_states
 
 STORE_KEY = "hubspot_followed_imports"
-REMEMBERED = 10_000  # ids of imports already reported, to fire once even if the list shows them twice
+REPORTED_KEY = "hubspot_reported_imports"
+REMEMBERED = 10_000  # ids of finished imports not to report (again), even if the list shows them twice
+STORED_REPORTS = 1_000  # the latest reported ids kept in the state store for a restarted watcher
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +87,11 @@ class ImportWatchTrigger(BaseEventTrigger):
             )
         self.object_types = None if object_types is None else sorted(str(item) for item in object_types)
         self._followed: dict[str, str] = {}  # import id -> last state seen in the list
-        self._reported: OrderedDict[str, None] = OrderedDict()
-        self._saved: dict[str, str] = {}
+        # Finished imports never to report (again): reported ones and those finished before watching.
+        self._settled: OrderedDict[str, None] = OrderedDict()
+        self._reported: list[str] = []  # the latest reported ids, oldest first, for the state store
+        self._watching = False  # True once a list was read: what it showed finished is settled
+        self._saved: tuple[dict[str, str], list[str]] = ({}, [])
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(hubspot_conn_id={self.hubspot_conn_id!r})"
@@ -115,6 +122,7 @@ class ImportWatchTrigger(BaseEventTrigger):
         try:
             async with HubSpotAsyncClient(self.hubspot_conn_id, log=self.log) as client:
                 listed = await _shared_list(self.hubspot_conn_id, client, max_age=self.poll_interval / 2)
+                self._settle_what_finished_before_watching(listed)
                 finished = [record for record in listed.values() if record.is_terminal]
                 for import_id, record in listed.items():
                     if not record.is_terminal:
@@ -131,12 +139,24 @@ class ImportWatchTrigger(BaseEventTrigger):
         reports = []
         for record in finished:
             self._followed.pop(record.id, None)
-            if record.id in self._reported:
+            if record.id in self._settled:
+                self._settled.move_to_end(record.id)  # still listed: kept over older ids
                 continue
-            self._remember(record.id)
+            self._settle(record.id)
             if self._wanted(record):
                 reports.append(record)
+                self._reported = [*self._reported, record.id][-STORED_REPORTS:]
         return reports
+
+    def _settle_what_finished_before_watching(self, listed: dict[str, ImportRecord]) -> None:
+        """On the first list read: the imports it shows finished (and this watcher did not follow
+        before a restart) finished before it watched; they are never reported."""
+        if self._watching:
+            return
+        self._watching = True
+        for import_id, record in listed.items():
+            if record.is_terminal and import_id not in self._followed:
+                self._settle(import_id)
 
     async def _final_record(self, client: Any, import_id: str) -> ImportRecord | None:
         """Read an import that left the list once; None while it is not finished (still followed)."""
@@ -165,10 +185,10 @@ class ImportWatchTrigger(BaseEventTrigger):
         wanted = {OBJECT_TYPE_IDS.get(item, item) for item in self.object_types}
         return bool(wanted & set(record.mapped_object_type_ids))
 
-    def _remember(self, import_id: str) -> None:
-        self._reported[import_id] = None
-        while len(self._reported) > REMEMBERED:
-            self._reported.popitem(last=False)
+    def _settle(self, import_id: str) -> None:
+        self._settled[import_id] = None
+        while len(self._settled) > REMEMBERED:
+            self._settled.popitem(last=False)
 
     def _payload(self, record: ImportRecord) -> dict[str, Any]:
         return {
@@ -187,22 +207,31 @@ class ImportWatchTrigger(BaseEventTrigger):
             return
         try:
             saved = await store.aget(STORE_KEY, None)
+            reported = await store.aget(REPORTED_KEY, None)
         except Exception as error:  # a watcher of several assets, or an older store: memory only
             self.log.info("Followed imports are kept in memory only (%s).", error)
             return
+        if isinstance(reported, list):
+            self._reported = [str(import_id) for import_id in reported][-STORED_REPORTS:]
+            for import_id in self._reported:
+                self._settle(import_id)
         if isinstance(saved, dict):
             self._followed.update({str(key): str(value) for key, value in saved.items()})
-            self._saved = dict(self._followed)
             if self._followed:
                 self.log.info("Following %d imports again after a restart.", len(self._followed))
+        self._saved = (dict(self._followed), list(self._reported))
 
     async def _save(self) -> None:
         store = getattr(self, "asset_state_store", None)
-        if store is None or self._followed == self._saved:
+        current = (dict(self._followed), list(self._reported))
+        if store is None or current == self._saved:
             return
         try:
-            await store.aset(STORE_KEY, dict(self._followed))
-            self._saved = dict(self._followed)
+            if current[1] != self._saved[1]:
+                await store.aset(REPORTED_KEY, current[1])
+            if current[0] != self._saved[0]:
+                await store.aset(STORE_KEY, current[0])
+            self._saved = current
         except Exception as error:
             self.log.debug("Could not save the followed imports: %s", error)
 
@@ -214,13 +243,23 @@ _recent_lists: weakref.WeakKeyDictionary[
 
 async def _shared_list(conn_id: str, client: Any, *, max_age: float) -> dict[str, ImportRecord]:
     """The account's list, read once for every watcher of `conn_id` in this event loop: a read
-    started less than `max_age` seconds ago (finished or in flight) is shared; a failed one is not."""
+    started less than `max_age` seconds ago (finished or in flight) is shared; a failed one is not.
+
+    A shared read runs on the client of the watcher that started it. When the triggerer stops that
+    watcher mid-read, its client closes and the read fails with an error of its own: the others
+    then read on their own clients rather than fail."""
     reads = _recent_lists.setdefault(asyncio.get_running_loop(), {})
     now = time.monotonic()
     recent = reads.get(conn_id)
     if recent is not None and now - recent[0] < max_age and not _failed(recent[1]):
-        return dict(await asyncio.shield(recent[1]))
+        try:
+            return dict(await asyncio.shield(recent[1]))
+        except HubSpotError:
+            raise  # HubSpot's answer: the same for every watcher
+        except Exception as error:  # the read's client closed under it
+            log.debug("The shared read of the imports list failed (%s); reading again.", error)
     read = asyncio.ensure_future(_list_imports(client))
+    read.add_done_callback(_retrieve)
     reads[conn_id] = (now, read)
     return dict(await asyncio.shield(read))
 
@@ -229,8 +268,15 @@ def _failed(read: asyncio.Future[Any]) -> bool:
     return read.done() and (read.cancelled() or read.exception() is not None)
 
 
+def _retrieve(read: asyncio.Future[Any]) -> None:
+    """Mark a read's failure as seen: a read whose watchers were all stopped has nobody awaiting it,
+    and asyncio would log its error as never retrieved."""
+    if not read.cancelled():
+        read.exception()
+
+
 async def _list_imports(client: Any) -> dict[str, ImportRecord]:
-    """Every page of the account's active imports, by id."""
+    """Every page of the account's list of imports, by id."""
     from airflow_provider_hubspot_imports.core import protocol
 
     settings = await client.settings()

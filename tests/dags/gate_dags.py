@@ -19,7 +19,7 @@ with DAG("test_reschedule_gate", schedule=None, start_date=START, catchup=False,
     wait = ImportStateSensor(
         task_id="wait_for_import",
         import_id="{{ params.import_id }}",
-        poke_interval=1,
+        poke_interval=0.2,
         timeout=120,
         retries=2,
     )
@@ -33,7 +33,7 @@ with DAG("test_deferrable_gate", schedule=None, start_date=START, catchup=False,
         import_id="{{ params.import_id }}",
         hubspot_conn_id="hubspot_default",
         deferrable=True,
-        poke_interval=1,
+        poke_interval=0.2,
         timeout=120,
         retries=2,
     )
@@ -54,6 +54,6 @@ with DAG(
         import_id="{{ params.import_id }}",
         hubspot_conn_id="hubspot_in_db",
         deferrable=True,
-        poke_interval=1,
+        poke_interval=0.2,
         timeout=120,
     )

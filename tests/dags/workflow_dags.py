@@ -21,7 +21,7 @@ with DAG("test_quality_gate", schedule=None, start_date=START, catchup=False, pa
     ImportStateSensor(
         task_id="wait_for_import",
         import_id="{{ params.import_id }}",
-        poke_interval=1,
+        poke_interval=0.2,
         timeout=60,
         retries=2,
         max_error_ratio=0.05,
@@ -31,8 +31,8 @@ with DAG("test_cancel_on_timeout", schedule=None, start_date=START, catchup=Fals
     ImportStateSensor(
         task_id="wait_for_import",
         import_id="{{ params.import_id }}",
-        poke_interval=1,
-        timeout=2,
+        poke_interval=0.2,
+        timeout=0.6,  # a few pokes, then the timeout
         cancel_on_timeout=True,
     )
 
