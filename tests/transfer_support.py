@@ -14,10 +14,16 @@ SOURCE_CONN_ID = "transfer_source"
 def contacts_table(path: Path, rows: int, *, table: str = "contacts") -> Path:
     """A SQLite database with `rows` contacts: id, email, firstname, lastname, updated_at."""
     with sqlite3.connect(path) as db:
-        db.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, email TEXT, firstname TEXT, lastname TEXT, updated_at TEXT)")
+        db.execute(
+            f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, email TEXT, firstname TEXT, lastname TEXT, "
+            "updated_at TEXT)"
+        )
         db.executemany(
             f"INSERT INTO {table} VALUES (?, ?, ?, ?, ?)",
-            ((n, f"p{n}@example.com", f"P{n}", f"L{n}", f"2026-01-{1 + n % 28:02d}") for n in range(1, rows + 1)),
+            (
+                (n, f"p{n}@example.com", f"P{n}", f"L{n}", f"2026-01-{1 + n % 28:02d}")
+                for n in range(1, rows + 1)
+            ),
         )
     return path
 

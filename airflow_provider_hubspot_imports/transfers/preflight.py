@@ -38,7 +38,7 @@ def preflight(hook: Any, import_request: Mapping[str, Any], files: list[Any], mo
         text = "\n".join(f"  - {error}" for error in errors)
         if mode == "error":
             raise HubSpotInputError(
-                f"Pre-flight of {names} found {len(errors)} error(s); nothing of it was imported:\n{text}\n"
+                f"Pre-flight of {names} found {len(errors)} error(s); this try started no part:\n{text}\n"
                 f"Fix the query or the properties mapping, or pass preflight='warn' to import anyway."
             )
         log.warning("Pre-flight of %s found %d error(s) (preflight='warn'):\n%s", names, len(errors), text)
