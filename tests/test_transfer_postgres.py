@@ -1,0 +1,179 @@
+"""SqlToHubSpotImportOperator from PostgreSQL (a throw-away PostgreSQL 15 cluster this module starts
+and stops): PostgreSQL's types written as HubSpot reads them, rows streamed through a server-side
+cursor, and a connection that drops mid-stream."""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from postgres_cluster import PostgresCluster, missing_binaries
+from transfer_support import context_for, task_instance
+
+from airflow_provider_hubspot_imports.testing import HubSpotEmulator
+from airflow_provider_hubspot_imports.transfers import SqlToHubSpotImportOperator
+from airflow_provider_hubspot_imports.transfers.source import CURSOR_NAME
+
+CONN_ID = "transfer_postgres"
+
+pytestmark = pytest.mark.skipif(missing_binaries() is not None, reason=str(missing_binaries()))
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[PostgresCluster]:
+    with PostgresCluster() as pg:
+        pg.psql(
+            "SET ROLE transfer;"
+            "CREATE TABLE people (id int PRIMARY KEY, email text, name text, score numeric(10,2),"
+            " active boolean, born date, seen timestamptz, note text);"
+            "INSERT INTO people SELECT n, 'p' || n || '@example.com', 'N' || n, n / 4.0, n % 2 = 0,"
+            " date '2000-01-01' + n, timestamptz '2026-01-01 00:00:00+00' + n * interval '1 minute',"
+            " CASE WHEN n % 3 = 0 THEN NULL ELSE 'says \"hi\", then' || chr(10) || 'leaves' END"
+            " FROM generate_series(1, 30000) n;"
+            # A query that slows down every 100 rows while `pace` says so, for a drop to land mid-stream.
+            "CREATE TABLE pace (seconds float); INSERT INTO pace VALUES (0);"
+            "CREATE FUNCTION slow(n int) RETURNS int LANGUAGE sql VOLATILE AS"
+            " $$ SELECT pg_sleep((SELECT seconds FROM pace)); SELECT n $$;"
+        )
+        yield pg
+
+
+@pytest.fixture
+def source(cluster: PostgresCluster, monkeypatch: pytest.MonkeyPatch) -> PostgresCluster:
+    monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", cluster.connection_json())
+    return cluster
+
+
+def operator(tmp_path: Path, sql: str, **kwargs: Any) -> SqlToHubSpotImportOperator:
+    return SqlToHubSpotImportOperator(
+        task_id="people_to_hubspot",
+        sql=sql,
+        conn_id=CONN_ID,
+        object_type="contacts",
+        id_property="email",
+        poke_interval=0.05,
+        staging_path=str(tmp_path / "staging"),
+        **kwargs,
+    )
+
+
+def run(op: SqlToHubSpotImportOperator, run_id: str, try_number: int = 1) -> Any:
+    return op.execute(context_for(task_instance("pg_dag", run_id, op.task_id, try_number)))  # type: ignore[arg-type]
+
+
+def test_postgres_types_are_written_as_hubspot_reads_them(
+    hubspot_connection: HubSpotEmulator, source: PostgresCluster, tmp_path: Path
+):
+    hubspot_connection.set_start_lifecycle([("DONE",)])
+    op = operator(
+        tmp_path,
+        "SELECT email, name AS firstname, score, active, born, seen, note FROM people "
+        "WHERE id <= 3 ORDER BY id",
+        properties={"score": "hs_score", "born": "date_of_birth", "seen": "last_seen", "active": "is_active"},
+        date_format="DAY_MONTH_YEAR",
+        remove_staged_files=False,
+    )
+
+    summary = run(op, "manual__types")
+
+    staged = Path(summary["staging"].removeprefix("file://")) / "part-00001.csv"
+    data = staged.read_bytes()
+    assert data.count(b"\r\n") == 4  # records end in CRLF; a note's own line break stays LF
+    assert list(csv.reader(io.StringIO(data.decode("utf-8"), newline=""))) == [
+        ["email", "firstname", "hs_score", "is_active", "date_of_birth", "last_seen", "note"],
+        [
+            "p1@example.com",
+            "N1",
+            "0.25",
+            "false",
+            "02/01/2000",
+            "01/01/2026 00:01:00",
+            'says "hi", then\nleaves',
+        ],
+        [
+            "p2@example.com",
+            "N2",
+            "0.5",
+            "true",
+            "03/01/2000",
+            "01/01/2026 00:02:00",
+            'says "hi", then\nleaves',
+        ],
+        ["p3@example.com", "N3", "0.75", "false", "04/01/2000", "01/01/2026 00:03:00", ""],
+    ]
+    (started,) = hubspot_connection.started_imports()
+    assert started["import_request"]["dateFormat"] == "DAY_MONTH_YEAR"
+    assert started["uploads"][0].size == len(data)
+
+
+def test_a_connection_dropped_mid_stream_imports_nothing_and_the_retry_stages_again(
+    hubspot_connection: HubSpotEmulator, source: PostgresCluster, tmp_path: Path, logged
+):
+    hubspot_connection.set_start_lifecycle([("DONE",)])
+    sql = "SELECT email, name AS firstname FROM people WHERE slow(id) > 0 AND id <= 12000 ORDER BY id"
+    sql = sql.replace("slow(id) > 0", "(CASE WHEN id % 100 = 0 THEN slow(id) ELSE id END) > 0")
+    source.psql("UPDATE pace SET seconds = 0.05")  # 6 s for the whole query: the drop lands well before
+    staging_root = tmp_path / "staging"
+    killed: list[list[str]] = []
+
+    def drop_the_connection_once_part_2_is_written() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if list(staging_root.glob("*/part-00002.csv")):
+                killed.extend(
+                    source.psql(
+                        "SELECT pg_terminate_backend(pid), query FROM pg_stat_activity "
+                        f"WHERE query LIKE '%\"{CURSOR_NAME}\"%' AND usename = 'transfer'"
+                    )
+                )
+                return
+            time.sleep(0.01)
+
+    dropper = threading.Thread(target=drop_the_connection_once_part_2_is_written)
+    dropper.start()
+    try:
+        with pytest.raises(Exception, match=r"terminat|closed"):
+            run(operator(tmp_path, sql, rows_per_file=2000, batch_rows=100), "manual__drop")
+    finally:
+        dropper.join()
+
+    # The server-side cursor's backend, ended mid-stream (between two FETCHes from the cursor).
+    assert len(killed) == 1 and killed[0][0] == "t", killed
+    assert hubspot_connection.started_imports() == []  # nothing imported from an incomplete staging
+    (folder,) = staging_root.iterdir()
+    assert not (folder / "manifest.json").exists()
+
+    source.psql("UPDATE pace SET seconds = 0")
+    summary = run(operator(tmp_path, sql, rows_per_file=2000, batch_rows=100), "manual__drop", try_number=2)
+
+    assert logged().count("Staging the query's rows in") == 2  # the retry queried again
+    started = hubspot_connection.started_imports()
+    assert [(s["uploads"][0].filename, s["uploads"][0].lines - 1) for s in started] == [
+        (f"part-{n:05d}.csv", 2000) for n in range(1, 7)
+    ]
+    assert summary["rows_sent"] == 12000
+
+
+def test_rows_stream_through_a_named_cursor(source: PostgresCluster):
+    """The server keeps the result: the client holds one batch at a time (see the benchmark's
+    memory figure for the whole transfer)."""
+    from airflow_provider_hubspot_imports.transfers.source import db_hook, stream_rows
+
+    hook = db_hook(CONN_ID, None)
+    columns, batches = stream_rows(hook, "SELECT id, email FROM people ORDER BY id", None, batch_rows=1000)
+    first = next(batches)
+    activity = source.psql(
+        "SELECT query FROM pg_stat_activity WHERE usename = 'transfer' AND state = 'idle in transaction'"
+    )
+    sizes = [len(first)] + [len(batch) for batch in batches]
+
+    assert columns == ["id", "email"]
+    # The last statement of the session: a FETCH from the named (server-side) cursor.
+    assert activity and activity[0][0] == f'FETCH FORWARD 1000 FROM "{CURSOR_NAME}"', activity
+    assert sizes == [1000] * 30
