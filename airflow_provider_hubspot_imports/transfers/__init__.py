@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from airflow_provider_hubspot_imports.transfers.operator import SqlToHubSpotImportOperator
+from airflow_provider_hubspot_imports.transfers.sql_to_hubspot import SqlToHubSpotImportOperator
 
 __all__ = ["SqlToHubSpotImportOperator"]
