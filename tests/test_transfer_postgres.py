@@ -177,3 +177,28 @@ def test_rows_stream_through_a_named_cursor(source: PostgresCluster):
     # The last statement of the session: a FETCH from the named (server-side) cursor.
     assert activity and activity[0][0] == f'FETCH FORWARD 1000 FROM "{CURSOR_NAME}"', activity
     assert sizes == [1000] * 30
+
+
+def test_lineage_from_the_query_tables_to_the_object_type(
+    hubspot_connection: HubSpotEmulator, source: PostgresCluster, tmp_path: Path
+):
+    op = operator(
+        tmp_path,
+        "SELECT p.email, p.name AS first FROM people p WHERE p.id > 3",
+        properties={"first": "firstname"},
+    )
+
+    lineage = op.get_openlineage_facets_on_start()
+
+    table = (f"postgres://127.0.0.1:{source.port}", "transfer.public.people")
+    assert [(ds.namespace, ds.name) for ds in lineage.inputs] == [table]
+    (output,) = lineage.outputs
+    assert (output.namespace, output.name) == (f"hubspot://127.0.0.1:{hubspot_connection.port}", "contacts")
+    fields = output.facets["columnLineage"].fields
+    assert {
+        prop: [(f.namespace, f.name, f.field) for f in field.inputFields] for prop, field in fields.items()
+    } == {
+        "email": [(*table, "email")],
+        "firstname": [(*table, "name")],
+    }
+    assert "sql" in lineage.job_facets  # the query, as common.sql operators report it
