@@ -92,8 +92,8 @@ def fill_table(pg: Any, rows: int) -> None:
         "SET ROLE transfer;"
         "CREATE TABLE bench (id int PRIMARY KEY, email text, firstname text, lastname text, company text,"
         " score numeric(10,2), active boolean, signed_up timestamptz);"
-        "INSERT INTO bench SELECT n, 'person' || n || '@example.com', 'First' || (n % 97), 'Last' || (n % 89),"
-        " 'Company ' || (n % 1000) || ', Inc.', (n % 10000) / 100.0, n % 3 = 0,"
+        "INSERT INTO bench SELECT n, 'person' || n || '@example.com', 'First' || (n % 97),"
+        " 'Last' || (n % 89), 'Company ' || (n % 1000) || ', Inc.', (n % 10000) / 100.0, n % 3 = 0,"
         " timestamptz '2020-01-01 00:00:00+00' + n * interval '17 seconds'"
         f" FROM generate_series(1, {rows}) n;"
     )

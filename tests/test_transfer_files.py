@@ -17,7 +17,7 @@ from airflow_provider_hubspot_imports.transfers.csvfiles import CsvPartWriter, F
 from airflow_provider_hubspot_imports.transfers.formatting import row_writer, value_writer
 from airflow_provider_hubspot_imports.transfers.mapping import checked_mapping, object_type_id
 from airflow_provider_hubspot_imports.transfers.staging import Manifest, Staging
-from airflow_provider_hubspot_imports.transfers.storage import object_storage_path
+from airflow_provider_hubspot_imports.transfers.storage import staging_root
 
 
 @pytest.mark.parametrize(
@@ -69,7 +69,7 @@ def test_rows_are_rfc_4180_utf8_with_crlf():
 
 
 def _parts(folder: Path, rows: list[list[str]], limits: FileLimits, batch: int) -> list[tuple[str, int, int]]:
-    with CsvPartWriter(object_storage_path(folder), ["email", "name"], limits) as writer:
+    with CsvPartWriter(staging_root(folder), ["email", "name"], limits) as writer:
         for start in range(0, len(rows), batch):
             writer.write_rows(rows[start : start + batch])
     return writer.files
@@ -183,11 +183,55 @@ def test_bad_mappings_are_refused_naming_the_fix(args, columns, message):
 
 
 def test_a_manifest_cut_short_counts_as_no_staging(tmp_path):
-    staging = Staging(object_storage_path(tmp_path / "s"))
+    staging = Staging(staging_root(tmp_path / "s"))
     staging.prepare()
-    manifest = staging.stage(["email"], ["email"], [[["a@example.com"]]], FileLimits(rows=10))
+    manifest = staging.stage(
+        ["email"], ["email"], lambda writer: writer.write_rows([["a@example.com"]]), FileLimits(rows=10)
+    )
     assert staging.manifest() == manifest
     text = manifest.to_json()
     (tmp_path / "s" / "manifest.json").write_text(text[: len(text) // 2])
     assert Manifest.from_json(text[: len(text) // 2]) is None
     assert staging.manifest() is None
+
+
+def _lf_csv(rows: list[list[str]]) -> bytes:
+    """CSV as PostgreSQL's COPY writes it: RFC 4180 quoting, records ended by LF."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue().encode()
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 64, 100_000])
+@pytest.mark.parametrize(
+    "limits", [FileLimits(rows=40), FileLimits(rows=1000, bytes=700)], ids=["rows", "bytes"]
+)
+def test_copy_output_in_any_chunks_becomes_the_same_parts_as_rows(tmp_path, chunk, limits):
+    rows = [
+        [f"p{n}@example.com", 'said "hi",\nthen left' if n % 3 == 0 else f"plain {n}", "x,y" if n % 5 else ""]
+        for n in range(100)
+    ]
+    data = _lf_csv(rows)
+    by_rows, by_records = tmp_path / "rows", tmp_path / "records"
+    by_rows.mkdir()
+    by_records.mkdir()
+    header = ["email", "note", "tags"]
+
+    with CsvPartWriter(staging_root(by_rows), header, limits) as writer:
+        writer.write_rows(rows)
+    expected = writer.files
+    with CsvPartWriter(staging_root(by_records), header, limits) as writer:
+        for start in range(0, len(data), chunk):
+            writer.write_csv_records(data[start : start + chunk])
+        writer.finish_records()
+
+    assert writer.files == expected and len(expected) > 1
+    for name, _, _ in expected:
+        assert (by_records / name).read_bytes() == (by_rows / name).read_bytes()
+
+
+def test_copy_output_ending_inside_a_record_is_refused(tmp_path):
+    with CsvPartWriter(staging_root(tmp_path), ["email"], FileLimits()) as writer:
+        writer.write_csv_records(b'a@example.com\n"b@exa')
+        with pytest.raises(OSError, match="ended inside a record"):
+            writer.finish_records()

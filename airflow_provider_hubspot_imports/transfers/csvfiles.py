@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO, Any
@@ -13,6 +14,8 @@ from airflow_provider_hubspot_imports.core.start import MAX_FILE_BYTES
 from airflow_provider_hubspot_imports.errors import HubSpotInputError
 
 MAX_FILE_ROWS = 1_048_576  # HubSpot refuses a file with more rows (a 429 that is no rate limit)
+FLUSH_BYTES = 1 << 20  # written to the part file in blocks of about this size
+_QUOTE_OR_LF = re.compile(rb'["\n]')
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,9 @@ class CsvPartWriter:
         self._handle: IO[bytes] | None = None
         self._rows = 0
         self._bytes = 0
+        self._tail = b""  # the start of a record not yet complete (write_csv_records)
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
 
     def __enter__(self) -> CsvPartWriter:
         return self
@@ -74,6 +80,51 @@ class CsvPartWriter:
             if self._rows >= self.limits.rows:
                 self._close()
 
+    def write_csv_records(self, data: bytes) -> None:
+        """CSV records already quoted (RFC 4180) and ended with LF, as PostgreSQL's COPY writes
+        them, in chunks cut anywhere: each record is ended with CRLF (a line break inside a quoted
+        field is kept) and the parts are split as `write_rows` splits them."""
+        buffer = self._tail + bytes(data)
+        quoted = b'"' in buffer
+        ends = record_ends(buffer) if quoted else None
+        last = (ends[-1] if ends else -1) if ends is not None else buffer.rfind(b"\n")
+        self._tail = buffer[last + 1 :]
+        block = buffer[: last + 1]
+        while block:
+            if self._handle is None:
+                self._open()
+            records = len(ends) if ends is not None else block.count(b"\n")
+            room = self.limits.rows - self._rows
+            if records <= room and self._bytes + len(block) + records <= self.limits.bytes:
+                self._write(_crlf(block, ends), records)
+                block = b""
+            else:
+                ends = ends if ends is not None else record_ends(block)
+                fit = 0
+                while (
+                    fit < min(room, len(ends)) and self._bytes + ends[fit] + 1 + fit + 1 <= self.limits.bytes
+                ):
+                    fit += 1
+                if fit == 0:
+                    if self._rows == 0:
+                        raise HubSpotInputError(
+                            f"One row takes more than a part file may hold ({self.limits.bytes:,} bytes "
+                            f"with the header)."
+                        )
+                    self._close()
+                    continue
+                cut = ends[fit - 1] + 1
+                self._write(_crlf(block[:cut], ends[:fit]), fit)
+                block, ends = block[cut:], [end - cut for end in ends[fit:]]
+                self._close()
+            if self._rows >= self.limits.rows:
+                self._close()
+
+    def finish_records(self) -> None:
+        """After the last `write_csv_records`: the data must have ended with a complete record."""
+        if self._tail:
+            raise OSError(f"The CSV data ended inside a record ({len(self._tail)} bytes without an end).")
+
     def _write_one(self, line: bytes) -> None:
         if len(self.header) + len(line) > self.limits.bytes:
             raise HubSpotInputError(
@@ -93,14 +144,46 @@ class CsvPartWriter:
         self._write(self.header, 0)
 
     def _write(self, block: bytes, rows: int) -> None:
-        assert self._handle is not None
-        self._handle.write(block)
+        self._pending.append(block)
+        self._pending_bytes += len(block)
+        if self._pending_bytes >= FLUSH_BYTES:
+            self._flush()
         self._rows += rows
         self._bytes += len(block)
         name, _, _ = self.files[-1]
         self.files[-1] = (name, self._rows, self._bytes)
 
+    def _flush(self) -> None:
+        assert self._handle is not None
+        self._handle.write(b"".join(self._pending))
+        self._pending.clear()
+        self._pending_bytes = 0
+
     def _close(self) -> None:
         if self._handle is not None:
+            self._flush()
             self._handle.close()
             self._handle = None
+
+
+def record_ends(data: bytes) -> list[int]:
+    """Offsets of the LFs that end records: those outside quoted fields (a doubled quote inside a
+    field toggles twice)."""
+    ends, quoted = [], False
+    for match in _QUOTE_OR_LF.finditer(data):
+        if match.group() == b'"':
+            quoted = not quoted
+        elif not quoted:
+            ends.append(match.start())
+    return ends
+
+
+def _crlf(block: bytes, ends: list[int] | None) -> bytes:
+    """`block` (whole records ended by LF) with each record ended by CRLF instead."""
+    if ends is None:  # no quoted field: every LF ends a record
+        return block.replace(b"\n", b"\r\n")
+    pieces, start = [], 0
+    for end in ends:
+        pieces.append(block[start:end])
+        start = end + 1
+    return b"\r\n".join(pieces) + b"\r\n"

@@ -23,6 +23,13 @@ DATE_PATTERNS: dict[str, str] = {
     "DAY_MONTH_YEAR": "%d/%m/%Y",
 }
 DEFAULT_DATE_FORMAT = "YEAR_MONTH_DAY"
+# The same patterns in PostgreSQL's to_char, for the server-side CSV export (postgres_copy).
+PG_DATE_PATTERNS: dict[str, str] = {
+    "YEAR_MONTH_DAY": "YYYY-MM-DD",
+    "MONTH_DAY_YEAR": "MM/DD/YYYY",
+    "DAY_MONTH_YEAR": "DD/MM/YYYY",
+}
+PG_TIME_PATTERN = " HH24:MI:SS"
 
 
 def check_date_format(date_format: str) -> str:

@@ -72,7 +72,12 @@ def _batches(conn: Any, cursor: Any, first: list[Any], batch_rows: int) -> Itera
             cursor.close()
 
 
+def is_postgres(conn: Any) -> bool:
+    """A psycopg 2 or 3 connection."""
+    return type(conn).__module__.split(".")[0] in ("psycopg2", "psycopg")
+
+
 def _cursor(conn: Any) -> Any:
-    if type(conn).__module__.split(".")[0] in ("psycopg2", "psycopg"):
+    if is_postgres(conn):
         return conn.cursor(name=CURSOR_NAME)  # server-side: rows arrive as they are fetched
     return conn.cursor()

@@ -207,11 +207,11 @@ class SqlToHubSpotImportOperator(BaseOperator):
     def _staging(self, context: Context) -> Staging:
         from airflow_provider_hubspot_imports.core.start_key import task_instance_key
         from airflow_provider_hubspot_imports.transfers.staging import Staging
-        from airflow_provider_hubspot_imports.transfers.storage import DEFAULT_STAGING, object_storage_path
+        from airflow_provider_hubspot_imports.transfers.storage import DEFAULT_STAGING, staging_root
 
         ti = context["ti"]
         key = task_instance_key(ti.dag_id, ti.run_id, ti.task_id, getattr(ti, "map_index", -1))
-        base = object_storage_path(self.staging_path or DEFAULT_STAGING)
+        base = staging_root(self.staging_path or DEFAULT_STAGING)
         return Staging.for_task(base, ti.dag_id, ti.task_id, key.digest)
 
     def _staged(self, context: Context, staging: Staging) -> Manifest:
@@ -240,8 +240,7 @@ class SqlToHubSpotImportOperator(BaseOperator):
 
     def _stage(self, context: Context, staging: Staging) -> Manifest:
         from airflow_provider_hubspot_imports.transfers import watermark
-        from airflow_provider_hubspot_imports.transfers.formatting import row_writer
-        from airflow_provider_hubspot_imports.transfers.source import db_hook, stream_rows
+        from airflow_provider_hubspot_imports.transfers.source import db_hook
 
         staging.prepare()  # unwritable: fails here, before the query and before any import
         parameters = self.parameters
@@ -253,24 +252,10 @@ class SqlToHubSpotImportOperator(BaseOperator):
         if isinstance(self.sql, (list, tuple)):
             raise ValueError("sql is a list; pass one SELECT statement (or a .sql file holding one).")
         self.log.info("Staging the query's rows in %s.", staging)
-        columns, batches = stream_rows(
-            db_hook(self.conn_id, self.hook_params), self.sql, parameters, self.batch_rows
-        )
-        try:
-            header = self._mapping().header(columns)
-            format_row = row_writer(columns, self.date_format)
-            highest = (
-                watermark.HighestValue(columns, self.incremental_column) if self.incremental_column else None
-            )
-            watched = highest.watch(batches) if highest is not None else batches
-            formatted = ([format_row(row) for row in batch] for batch in watched)
-            manifest = staging.stage(
-                header, columns, formatted, self.limits, highest.as_json if highest is not None else None
-            )
-        finally:
-            close = getattr(batches, "close", None)
-            if close is not None:
-                close()
+        hook = db_hook(self.conn_id, self.hook_params)
+        manifest = None if self.incremental_column else self._stage_by_copy(hook, staging, parameters)
+        if manifest is None:
+            manifest = self._stage_rows(hook, staging, parameters)
         self.log.info(
             "Staged %d rows in %d file(s) (at most %d rows each): %s",
             manifest.rows,
@@ -280,6 +265,53 @@ class SqlToHubSpotImportOperator(BaseOperator):
             or "none",
         )
         return manifest
+
+    def _stage_by_copy(self, hook: Any, staging: Staging, parameters: Any) -> Manifest | None:
+        """PostgreSQL writes the CSV itself (COPY); None when it cannot write every column."""
+        from airflow_provider_hubspot_imports.transfers.postgres_copy import copy_csv, copy_plan
+
+        conn = hook.get_conn()
+        try:
+            plan = copy_plan(conn, self.sql, parameters, self.date_format)
+            if plan is None:
+                return None
+            self.log.info("PostgreSQL writes the CSV (COPY ... TO STDOUT); the rows stream from it.")
+            header = self._mapping().header(plan.columns)
+
+            def fill(writer: Any) -> None:
+                copy_csv(conn, plan, writer.write_csv_records)
+                writer.finish_records()
+
+            return staging.stage(header, plan.columns, fill, self.limits)
+        finally:
+            conn.close()
+
+    def _stage_rows(self, hook: Any, staging: Staging, parameters: Any) -> Manifest:
+        """Rows fetched in batches (a server-side cursor on PostgreSQL), formatted here."""
+        from airflow_provider_hubspot_imports.transfers import watermark
+        from airflow_provider_hubspot_imports.transfers.formatting import row_writer
+        from airflow_provider_hubspot_imports.transfers.source import stream_rows
+
+        columns, batches = stream_rows(hook, self.sql, parameters, self.batch_rows)
+        try:
+            header = self._mapping().header(columns)
+            format_row = row_writer(columns, self.date_format)
+            highest = (
+                watermark.HighestValue(columns, self.incremental_column) if self.incremental_column else None
+            )
+            watched = highest.watch(batches) if highest is not None else batches
+
+            def fill(writer: Any) -> None:
+                for batch in watched:
+                    writer.write_rows([format_row(row) for row in batch])
+
+            return staging.stage(
+                header, columns, fill, self.limits, highest.as_json if highest is not None else None
+            )
+        finally:
+            close = getattr(batches, "close", None)
+            if close is not None:
+                close()
 
     def _runner(
         self, context: Context, hook: HubSpotHook, staging: Staging, manifest: Manifest, mapping: Any

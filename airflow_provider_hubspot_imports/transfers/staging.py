@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,16 +144,15 @@ class Staging:
         self,
         header: Sequence[str],
         columns: Sequence[str],
-        batches: Iterable[Sequence[Sequence[str]]],
+        fill: Callable[[CsvPartWriter], None],
         limits: FileLimits,
         watermark_of: Any = None,
     ) -> Manifest:
-        """Write formatted rows into part files within `limits`, then the manifest."""
+        """Part files within `limits`, written by `fill` (rows or CSV records), then the manifest."""
         writer = CsvPartWriter(self.folder, header, limits)
         try:
             with writer:
-                for batch in batches:
-                    writer.write_rows(batch)
+                fill(writer)
         except OSError as error:
             raise StagingError(
                 f"Writing the staged files to {self.folder} failed ({error}): is the location full or "
