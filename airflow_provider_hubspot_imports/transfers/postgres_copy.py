@@ -83,10 +83,15 @@ def copy_csv(conn: Any, plan: CopyPlan, write: Callable[[bytes], None]) -> None:
     try:
         if hasattr(cursor, "copy_expert"):  # psycopg 2
             cursor.copy_expert(plan.copy_sql, sink, size=COPY_BUFFER_BYTES)
-        else:  # psycopg 3
+        else:  # psycopg 3: one row per item; gathered here, without a call per row
+            pending, size = sink.pending, 0
             with cursor.copy(plan.copy_sql) as copy:
                 for data in copy:
-                    sink.write(data)
+                    pending.append(bytes(data))
+                    size += len(data)
+                    if size >= COPY_BUFFER_BYTES:
+                        sink.flush()
+                        size = 0
         sink.flush()
     finally:
         cursor.close()
