@@ -36,6 +36,16 @@ def cluster() -> Iterator[PostgresCluster]:
             " date '2000-01-01' + n, timestamptz '2026-01-01 00:00:00+00' + n * interval '1 minute',"
             " CASE WHEN n % 3 = 0 THEN NULL ELSE 'says \"hi\", then' || chr(10) || 'leaves' END"
             " FROM generate_series(1, 30000) n;"
+            # Every type the server writes itself, with the values that differ most between writers.
+            "CREATE TABLE kinds (b boolean, i2 smallint, i4 int, i8 bigint, t text, v varchar(20),"
+            " c char(4), u uuid, n numeric, d date, ts timestamp, tz timestamptz);"
+            "INSERT INTO kinds VALUES"
+            " (true, -2, 0, 9007199254740993, '', 'a,b', 'ab', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',"
+            "  -12345678901234567890.1200, '0999-12-31', '2026-03-04 05:06:07.999999',"
+            "  '2026-03-04 23:30:00.5-02'),"
+            " (false, NULL, NULL, NULL, 'Zoë \"q\"' || chr(13) || chr(10) || 'x', NULL, NULL, NULL,"
+            "  0.000, '2026-12-31', '1999-01-01 00:00:00', '2026-01-01 00:00:00+00'),"
+            " (NULL, 1, 1, 1, NULL, '', '', NULL, 100.5000, NULL, NULL, NULL);"
             # A query that slows down every 100 rows while `pace` says so, for a drop to land mid-stream.
             "CREATE TABLE pace (seconds float); INSERT INTO pace VALUES (0);"
             "CREATE FUNCTION slow(n int) RETURNS int LANGUAGE sql VOLATILE AS"
@@ -51,20 +61,64 @@ def source(cluster: PostgresCluster, monkeypatch: pytest.MonkeyPatch) -> Postgre
 
 
 def operator(tmp_path: Path, sql: str, **kwargs: Any) -> SqlToHubSpotImportOperator:
-    return SqlToHubSpotImportOperator(
-        task_id="people_to_hubspot",
-        sql=sql,
-        conn_id=CONN_ID,
-        object_type="contacts",
-        id_property="email",
-        poke_interval=0.05,
-        staging_path=str(tmp_path / "staging"),
+    arguments: dict[str, Any] = {
+        "task_id": "people_to_hubspot",
+        "sql": sql,
+        "conn_id": CONN_ID,
+        "object_type": "contacts",
+        "id_property": "email",
+        "poke_interval": 0.05,
+        "staging_path": str(tmp_path / "staging"),
         **kwargs,
-    )
+    }
+    return SqlToHubSpotImportOperator(**arguments)
 
 
 def run(op: SqlToHubSpotImportOperator, run_id: str, try_number: int = 1) -> Any:
     return op.execute(context_for(task_instance("pg_dag", run_id, op.task_id, try_number)))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("date_format", ["YEAR_MONTH_DAY", "MONTH_DAY_YEAR", "DAY_MONTH_YEAR"])
+def test_the_server_writes_every_type_as_the_row_path_does(
+    source: PostgresCluster, tmp_path: Path, date_format
+):
+    """PostgreSQL's COPY output (every column formatted by the server) is byte for byte what the
+    row-by-row path writes from the same rows."""
+    from airflow_provider_hubspot_imports.transfers.source import db_hook
+    from airflow_provider_hubspot_imports.transfers.staging import Staging
+
+    op = operator(
+        tmp_path, "SELECT * FROM kinds", operation="CREATE", id_property=None, date_format=date_format
+    )
+    hook = db_hook(CONN_ID, None)
+    by_copy, by_rows = Staging(tmp_path / "copy"), Staging(tmp_path / "rows")
+    by_copy.prepare()
+    by_rows.prepare()
+
+    copied = op._stage_by_copy(hook, by_copy, None)
+    fetched = op._stage_rows(hook, by_rows, None)
+
+    assert copied is not None and copied.header == fetched.header
+    assert [file.rows for file in copied.files] == [file.rows for file in fetched.files] == [3]
+    data = (tmp_path / "copy" / "part-00001.csv").read_bytes()
+    lines = list(csv.reader(io.StringIO(data.decode(), newline="")))
+    from_rows = (tmp_path / "rows" / "part-00001.csv").read_bytes()
+    # The same records; only an empty text differs in spelling: "" from the server, nothing from
+    # Python (both read as empty).
+    assert lines == list(csv.reader(io.StringIO(from_rows.decode(), newline="")))
+    assert data.count(b"\r\n") == from_rows.count(b"\r\n") == 5  # 4 records, 1 CRLF inside a field
+    assert lines[1][:9] == [
+        "true", "-2", "0", "9007199254740993", "", "a,b", "ab  ", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+        "-12345678901234567890.12",
+    ]  # fmt: skip
+    dates = {
+        "YEAR_MONTH_DAY": ["0999-12-31", "2026-03-04 05:06:07", "2026-03-05 01:30:00"],
+        "MONTH_DAY_YEAR": ["12/31/0999", "03/04/2026 05:06:07", "03/05/2026 01:30:00"],
+        "DAY_MONTH_YEAR": ["31/12/0999", "04/03/2026 05:06:07", "05/03/2026 01:30:00"],
+    }
+    assert lines[1][9:] == dates[date_format]  # fractions cut, not rounded; timestamptz in UTC
+    assert lines[2][8] == "0" and lines[3][8] == "100.5"
+    assert lines[3][0] == "" and lines[2][4] == 'Zoë "q"\r\nx'
 
 
 def test_postgres_types_are_written_as_hubspot_reads_them(

@@ -16,12 +16,14 @@ from typing import Any
 
 from airflow_provider_hubspot_imports.errors import HubSpotInputError
 
-# HubSpot's `dateFormat` values and the strftime pattern of a date in each.
+# HubSpot's `dateFormat` values and how a date is written in each (a four-digit year always:
+# strftime's %Y drops the leading zeros of years before 1000 on some platforms).
 DATE_PATTERNS: dict[str, str] = {
-    "YEAR_MONTH_DAY": "%Y-%m-%d",
-    "MONTH_DAY_YEAR": "%m/%d/%Y",
-    "DAY_MONTH_YEAR": "%d/%m/%Y",
+    "YEAR_MONTH_DAY": "{0.year:04d}-{0.month:02d}-{0.day:02d}",
+    "MONTH_DAY_YEAR": "{0.month:02d}/{0.day:02d}/{0.year:04d}",
+    "DAY_MONTH_YEAR": "{0.day:02d}/{0.month:02d}/{0.year:04d}",
 }
+TIME_PATTERN = " {0.hour:02d}:{0.minute:02d}:{0.second:02d}"  # fractions of a second are cut
 DEFAULT_DATE_FORMAT = "YEAR_MONTH_DAY"
 # The same patterns in PostgreSQL's to_char, for the server-side CSV export (postgres_copy).
 PG_DATE_PATTERNS: dict[str, str] = {
@@ -44,7 +46,7 @@ def check_date_format(date_format: str) -> str:
 def value_writer(date_format: str) -> Callable[[Any], str]:
     """A function writing one query value as the import file's cell text."""
     date_pattern = DATE_PATTERNS[check_date_format(date_format)]
-    datetime_pattern = date_pattern + " %H:%M:%S"
+    datetime_pattern = date_pattern + TIME_PATTERN
 
     def write(value: Any) -> str:
         if value is None:
@@ -58,9 +60,9 @@ def value_writer(date_format: str) -> Callable[[Any], str]:
         if isinstance(value, dt.datetime):
             if value.tzinfo is not None:
                 value = value.astimezone(dt.timezone.utc)
-            return value.strftime(datetime_pattern)
+            return datetime_pattern.format(value)
         if isinstance(value, dt.date):
-            return value.strftime(date_pattern)
+            return date_pattern.format(value)
         if isinstance(value, float):
             if not math.isfinite(value):
                 raise ValueError(f"{value!r} is not a number HubSpot can import")

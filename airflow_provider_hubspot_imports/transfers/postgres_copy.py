@@ -81,6 +81,7 @@ def copy_csv(conn: Any, plan: CopyPlan, write: Callable[[bytes], None]) -> None:
     cursor = conn.cursor()
     sink = _Sink(write)
     try:
+        cursor.execute("SET DateStyle = 'ISO, YMD'")  # for the ::text of dates and timestamps
         if hasattr(cursor, "copy_expert"):  # psycopg 2
             cursor.copy_expert(plan.copy_sql, sink, size=COPY_BUFFER_BYTES)
         else:  # psycopg 3: one row per item; gathered here, without a call per row
@@ -99,6 +100,12 @@ def copy_csv(conn: Any, plan: CopyPlan, write: Callable[[bytes], None]) -> None:
 
 def _expression(column: str, kind: str, date_format: str) -> str:
     date = PG_DATE_PATTERNS[date_format]
+    if date_format == "YEAR_MONTH_DAY" and kind in ("date", "timestamp", "timestamptz"):
+        # ISO text (DateStyle ISO, set by copy_csv) is this format, and cheaper than to_char.
+        if kind == "date":
+            return f"{column}::text"
+        utc = f"{column} AT TIME ZONE 'UTC'" if kind == "timestamptz" else column
+        return f"date_trunc('second', {utc})::text"
     if kind == "bool":
         return f"CASE WHEN {column} THEN 'true' WHEN NOT {column} THEN 'false' END"
     if kind == "date":
