@@ -122,19 +122,22 @@ def test_the_server_writes_every_type_as_the_row_path_does(
 
 
 def test_postgres_types_are_written_as_hubspot_reads_them(
-    hubspot_connection: HubSpotEmulator, source: PostgresCluster, tmp_path: Path
+    hubspot_connection: HubSpotEmulator, source: PostgresCluster, tmp_path: Path, logged
 ):
     hubspot_connection.set_start_lifecycle([("DONE",)])
     op = operator(
         tmp_path,
         "SELECT email, name AS firstname, score, active, born, seen, note FROM people "
-        "WHERE id <= 3 ORDER BY id",
+        "WHERE id <= %(last)s ORDER BY id",
+        parameters={"last": 3},  # bound on the client: COPY takes no parameters
         properties={"score": "hs_score", "born": "date_of_birth", "seen": "last_seen", "active": "is_active"},
         date_format="DAY_MONTH_YEAR",
         remove_staged_files=False,
     )
 
     summary = run(op, "manual__types")
+
+    assert "PostgreSQL writes the CSV (COPY ... TO STDOUT)" in logged()
 
     staged = Path(summary["staging"].removeprefix("file://")) / "part-00001.csv"
     data = staged.read_bytes()

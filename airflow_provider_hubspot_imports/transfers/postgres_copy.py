@@ -9,6 +9,7 @@ whose formatting is the reference. psycopg 2 (``copy_expert``) and psycopg 3 (``
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -136,10 +137,9 @@ def _bound(conn: Any, sql: str, parameters: Any) -> str:
             bound = cursor.mogrify(sql, parameters)
         finally:
             cursor.close()
-    else:
-        import psycopg
-
-        bound = psycopg.ClientCursor(conn).mogrify(sql, parameters)
+    else:  # psycopg 3, already imported by the connection: its client-side binding cursor
+        driver = sys.modules[type(conn).__module__.split(".")[0]]
+        bound = driver.ClientCursor(conn).mogrify(sql, parameters)
     return bound.decode() if isinstance(bound, bytes) else str(bound)
 
 
