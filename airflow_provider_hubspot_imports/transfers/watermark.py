@@ -32,7 +32,8 @@ def _variable() -> Any:
 
 
 def read(dag_id: str, task_id: str) -> Any:
-    text = _variable().get(variable_key(dag_id, task_id), default=None)
+    # The default goes by position: `default` on Airflow 3, `default_var` on 2.11.
+    text = _variable().get(variable_key(dag_id, task_id), None)
     return None if text is None else json.loads(text)
 
 
