@@ -11,8 +11,10 @@ import threading
 from pathlib import Path
 
 import pytest
+from lineage_support import asset_event_extras
 from transfer_support import SOURCE_CONN_ID, contacts_table, sqlite_connection_json
 
+from airflow_provider_hubspot_imports._compat import AIRFLOW_V3
 from airflow_provider_hubspot_imports.testing import HubSpotEmulator, make_errors
 
 pytestmark = pytest.mark.dagrun
@@ -85,6 +87,13 @@ def test_the_watermark_advances_only_after_a_run_within_the_gate(
     assert first.task_states == {"to_hubspot": "success"}
     assert first.xcoms["to_hubspot"]["rows_sent"] == 2500
     assert json.loads(Variable.get(key)) == "2026-01-28" == first.xcoms["to_hubspot"]["watermark"]
+    if AIRFLOW_V3:  # Airflow 2.11's dag.test() records no dataset event for a dataset not serialized
+        (extra,) = asset_event_extras("hubspot://transfer-tests/contacts")
+        assert extra["rows_sent"] == 2500 and extra["created"] == 2500 and extra["object_type_id"] == "0-1"
+        assert [part["import_id"] for part in extra["parts"]] == [
+            p["import_id"] for p in first.xcoms["to_hubspot"]["parts"]
+        ]
+        assert "record" not in extra["parts"][0]  # the summary, without HubSpot's records
 
     with sqlite3.connect(source) as db:
         db.executemany(

@@ -8,11 +8,13 @@ from datetime import datetime
 from airflow_provider_hubspot_imports.transfers import SqlToHubSpotImportOperator
 
 try:
-    from airflow.sdk import DAG
+    from airflow.sdk import DAG, Asset
 except ImportError:
     from airflow import DAG  # type: ignore[no-redef,attr-defined]
+    from airflow.datasets import Dataset as Asset  # type: ignore[no-redef,attr-defined]
 
 START = datetime(2026, 1, 1)
+CONTACTS = Asset("hubspot://transfer-tests/contacts")
 PARAMS = {"staging": "", "failed_rows": ""}
 
 with DAG("test_transfer_deferrable", schedule=None, start_date=START, catchup=False, params=PARAMS):
@@ -44,6 +46,7 @@ with DAG("test_transfer_incremental", schedule=None, start_date=START, catchup=F
         id_property="email",
         properties={"updated_at": "last_synced"},
         incremental_column="updated_at",
+        outlets=[CONTACTS],
         poke_interval=0.1,
         timeout=120,
         max_error_ratio=0.1,
