@@ -207,3 +207,18 @@ def test_preflight_errors_stop_the_transfer_before_the_first_part(
     summary = run(operator(tmp_path, preflight="warn"), try_number=2)
     assert len(summary["parts"]) == 3
     assert "(preflight='warn')" in logged()
+
+
+def test_without_waiting_the_task_ends_once_every_part_started_within_the_slots(
+    hubspot_connection, source, tmp_path
+):
+    hubspot_connection.set_start_lifecycle([("PROCESSING", 2), ("DONE",)])
+
+    summary = run(operator(tmp_path, rows_per_file=500, max_active_imports=2, wait_for_completion=False))
+
+    started = hubspot_connection.started_imports()
+    assert len(started) == 5 == len(summary["parts"])  # parts 3 to 5 waited for a free slot
+    assert [p["import_id"] for p in summary["parts"]] == [str(s["id"]) for s in started]
+    assert summary["parts"][-1]["state"] == "PROCESSING"  # not waited for
+    assert summary["parts"][0]["state"] == "DONE"  # its slot went to a later part
+    assert (tmp_path / "staging").exists()  # kept: a retry of this task instance finds the parts there
