@@ -222,3 +222,37 @@ def test_without_waiting_the_task_ends_once_every_part_started_within_the_slots(
     assert summary["parts"][-1]["state"] == "PROCESSING"  # not waited for
     assert summary["parts"][0]["state"] == "DONE"  # its slot went to a later part
     assert (tmp_path / "staging").exists()  # kept: a retry of this task instance finds the parts there
+
+
+def test_a_retry_with_another_mapping_stages_again_unless_parts_were_imported(
+    hubspot_connection, source, tmp_path, monkeypatch, logged
+):
+    from airflow_provider_hubspot_imports.hooks.hubspot import HubSpotHook
+
+    def validate_import(self, import_request, files, *, rows="all"):
+        header = import_request["files"][0]["fileImportPage"]["columnMappings"]
+        names = [column["propertyName"] for column in header]
+        return {"errors": ["unknown property 'lastname'"] if "lastname" in names else [], "warnings": []}
+
+    monkeypatch.setattr(HubSpotHook, "validate_import", validate_import, raising=False)
+    with pytest.raises(AirflowFailException, match="unknown property 'lastname'"):
+        run(operator(tmp_path))
+
+    fixed = operator(tmp_path, properties={"lastname": "last_name"})
+    summary = run(fixed, try_number=2)  # the mapping was fixed: the staging is made again
+
+    assert "(it was made from another query, parameters or mapping): staging again" in logged()
+    mappings = hubspot_connection.started_imports()[0]["import_request"]["files"][0]["fileImportPage"]
+    assert [m["propertyName"] for m in mappings["columnMappings"]] == ["email", "firstname", "last_name"]
+    assert len(summary["parts"]) == 3
+
+    hubspot_connection.set_start_lifecycle([("PROCESSING",)])
+    with pytest.raises(AirflowSensorTimeout):
+        # Parts started, still running when the try gives up.
+        run(operator(tmp_path, properties={"lastname": "last_name"}, timeout=0.3), run_id="manual__2")
+    with pytest.raises(HubSpotInputError, match="has parts imported already, but it was made from another"):
+        run(
+            operator(tmp_path, sql=QUERY + " LIMIT 10", properties={"lastname": "last_name"}),
+            run_id="manual__2",
+            try_number=2,
+        )

@@ -221,6 +221,8 @@ class SqlToHubSpotImportOperator(BaseOperator):
         manifest = staging.manifest()
         if manifest is not None:
             problem = staging.check_files(manifest)
+            if problem is None and manifest.source != self._source_digest():
+                problem = "it was made from another query, parameters or mapping"
             if problem is None:
                 self.log.info(
                     "Staging %s is complete (%d rows in %d files, from an earlier try): not querying again.",
@@ -232,11 +234,29 @@ class SqlToHubSpotImportOperator(BaseOperator):
             if any(staging.started_import(number) for number in range(1, len(manifest.files) + 1)):
                 raise StagingError(
                     f"The staging of this task instance has parts imported already, but {problem}. "
-                    f"Staging again could import other rows; check the location, or clear the folder "
-                    f"{staging} and HubSpot's imports by hand before retrying."
+                    f"Staging again could import other rows: restore the task's arguments or the "
+                    f"files, or clear the folder {staging} (and check HubSpot's imports) before retrying."
                 )
             self.log.warning("Staging %s cannot be used (%s): staging again.", staging, problem)
         return self._stage(context, staging)
+
+    def _source_digest(self) -> str:
+        """What the staged files are made from: a retry with other arguments stages again."""
+        import hashlib
+        import json
+
+        made_from = [
+            self.sql,
+            self.parameters,
+            self.properties,
+            self.object_type,
+            self.id_property,
+            self.date_format,
+            self.limits.rows,
+            self.incremental_column,
+        ]
+        text = json.dumps(made_from, sort_keys=True, default=repr)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def _stage(self, context: Context, staging: Staging) -> Manifest:
         from airflow_provider_hubspot_imports.transfers import watermark
@@ -282,7 +302,7 @@ class SqlToHubSpotImportOperator(BaseOperator):
                 copy_csv(conn, plan, writer.write_csv_records)
                 writer.finish_records()
 
-            return staging.stage(header, plan.columns, fill, self.limits)
+            return staging.stage(header, plan.columns, fill, self.limits, source=self._source_digest())
         finally:
             conn.close()
 
@@ -306,7 +326,12 @@ class SqlToHubSpotImportOperator(BaseOperator):
                     writer.write_rows([format_row(row) for row in batch])
 
             return staging.stage(
-                header, columns, fill, self.limits, highest.as_json if highest is not None else None
+                header,
+                columns,
+                fill,
+                self.limits,
+                highest.as_json if highest is not None else None,
+                source=self._source_digest(),
             )
         finally:
             close = getattr(batches, "close", None)

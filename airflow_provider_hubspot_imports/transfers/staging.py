@@ -43,6 +43,7 @@ class Manifest:
     columns: list[str]
     files: list[StagedFile]
     watermark: Any = None
+    source: str = ""  # what the files were made from (`SqlToHubSpotImportOperator._source_digest`)
 
     @property
     def rows(self) -> int:
@@ -56,6 +57,7 @@ class Manifest:
                 "columns": self.columns,
                 "files": [vars(file) for file in self.files],
                 "watermark": self.watermark,
+                "source": self.source,
             },
             indent=1,
         )
@@ -68,7 +70,13 @@ class Manifest:
             if data.get("version") != MANIFEST_VERSION:
                 return None
             files = [StagedFile(str(f["name"]), int(f["rows"]), int(f["bytes"])) for f in data["files"]]
-            return cls(list(data["header"]), list(data["columns"]), files, data.get("watermark"))
+            return cls(
+                list(data["header"]),
+                list(data["columns"]),
+                files,
+                data.get("watermark"),
+                str(data.get("source", "")),
+            )
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
 
@@ -147,6 +155,7 @@ class Staging:
         fill: Callable[[CsvPartWriter], None],
         limits: FileLimits,
         watermark_of: Any = None,
+        source: str = "",
     ) -> Manifest:
         """Part files within `limits`, written by `fill` (rows or CSV records), then the manifest."""
         writer = CsvPartWriter(self.folder, header, limits)
@@ -159,7 +168,9 @@ class Staging:
                 f"read-only? Nothing was imported; free space or pass another staging_path."
             ) from error
         files = [StagedFile(name, rows, size) for name, rows, size in writer.files]
-        manifest = Manifest(list(header), list(columns), files, watermark_of() if watermark_of else None)
+        manifest = Manifest(
+            list(header), list(columns), files, watermark_of() if watermark_of else None, source
+        )
         try:
             (self.folder / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
         except OSError as error:
