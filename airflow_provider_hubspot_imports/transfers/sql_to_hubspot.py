@@ -14,7 +14,7 @@ from airflow_provider_hubspot_imports.sensors.imports import _default_deferrable
 from airflow_provider_hubspot_imports.task_args import positive_seconds
 from airflow_provider_hubspot_imports.transfers.csvfiles import MAX_FILE_ROWS, FileLimits
 from airflow_provider_hubspot_imports.transfers.formatting import DEFAULT_DATE_FORMAT
-from airflow_provider_hubspot_imports.transfers.mapping import checked_mapping
+from airflow_provider_hubspot_imports.transfers.mapping import ImportMapping, checked_mapping
 from airflow_provider_hubspot_imports.transfers.preflight import check_mode
 from airflow_provider_hubspot_imports.transfers.source import BATCH_ROWS
 
@@ -199,7 +199,7 @@ class SqlToHubSpotImportOperator(BaseOperator):
         finally:
             hook.close()
 
-    def _mapping(self) -> Any:
+    def _mapping(self) -> ImportMapping:
         return checked_mapping(
             self.object_type, self.operation, self.id_property, self.properties, self.date_format
         )
@@ -339,7 +339,12 @@ class SqlToHubSpotImportOperator(BaseOperator):
                 close()
 
     def _runner(
-        self, context: Context, hook: HubSpotHook, staging: Staging, manifest: Manifest, mapping: Any
+        self,
+        context: Context,
+        hook: HubSpotHook,
+        staging: Staging,
+        manifest: Manifest,
+        mapping: ImportMapping,
     ) -> PartRunner:
         from airflow_provider_hubspot_imports.transfers.parts import Part, PartRunner, part_key
 
