@@ -17,6 +17,7 @@ HOW_TO_GUIDES = (
     "/docs/connections.md",
     "/docs/waiting.md",
     "/docs/starting.md",
+    "/docs/preflight.md",
     "/docs/stopping.md",
     "/docs/quality-gate.md",
     "/docs/deferrable.md",
@@ -74,6 +75,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_provider_hubspot_imports.operators.imports",
                     "airflow_provider_hubspot_imports.operators.export",
+                    "airflow_provider_hubspot_imports.operators.validate",
                 ],
             }
         ],

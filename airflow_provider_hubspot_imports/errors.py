@@ -145,3 +145,12 @@ class HubSpotAnswerTooLargeError(HubSpotError):
     Not retried within the call: another attempt would download the same oversized answer again."""
 
     permanent = False
+
+
+class HubSpotPreflightError(HubSpotInputError):
+    """Pre-flight found problems HubSpot would refuse or fail rows for; nothing was uploaded.
+    ``report`` is the `PreflightReport` (its ``summary()`` is the message)."""
+
+    def __init__(self, message: str, *, report: Any = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.report = report

@@ -10,12 +10,12 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
-import os
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from airflow_provider_hubspot_imports.core.paths import local_path
 from airflow_provider_hubspot_imports.errors import HubSpotInputError
 
 FORMATS = (".csv", ".jsonl")
@@ -39,7 +39,7 @@ _SOURCE_COLUMNS = ("fileId", "lineNumber", "rowData")
 
 def export_format(destination: Any) -> str:
     """``.csv`` or ``.jsonl`` from the destination's suffix; anything else is refused before a request."""
-    if not isinstance(destination, (str, os.PathLike)) and not hasattr(destination, "open"):
+    if local_path(destination) is None and not hasattr(destination, "open"):
         raise HubSpotInputError(
             f"destination is {type(destination).__name__} {destination!r}; pass a path (str or "
             f"pathlib.Path) or an ObjectStoragePath ending in .csv or .jsonl."
@@ -57,9 +57,10 @@ def write_errors(errors: Iterable[Mapping[str, Any]], destination: Any) -> dict[
     """Write `errors` (HubSpot's error items) to `destination`; the summary: rows, counts by
     ``errorType``, destination. A failed write removes the partial file."""
     fmt = export_format(destination)
-    target = Path(destination) if isinstance(destination, (str, os.PathLike)) else destination
-    if isinstance(target, Path):
-        target.parent.mkdir(parents=True, exist_ok=True)
+    local = local_path(destination)
+    target = local or destination
+    if local is not None:
+        local.parent.mkdir(parents=True, exist_ok=True)
     by_type: Counter[str] = Counter()
     try:
         with target.open("w", encoding="utf-8", newline="") as handle:

@@ -2,8 +2,8 @@
 emulator process, the emulator's capacity last of those, against the rates the other figures
 drove; then the triggerer's cost, whose child process starts an emulator of its own; then the
 async client against the raw asyncio floor (and the pool-size figure), whose child process starts
-a stand-in server of its own; last, the SQL transfer, with a PostgreSQL cluster and an emulator of
-its own."""
+a stand-in server of its own; pre-flight, in child processes with an emulator thread each;
+last, the SQL transfer, with a PostgreSQL cluster and an emulator of its own."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from benchmarks import (
     dag_parse,
     emulator_capacity,
     floor_cost,
+    preflight,
     rate_limit,
     sql_transfer,
     triggerer_cost,
@@ -53,6 +54,8 @@ def run_all(*, quick: bool, say: Callable[[str], None]) -> list[Row]:
     rows += triggerer_cost.measure(triggerer_cost.QUICK if quick else triggerer_cost.FULL)
     say("7 triggerer floor: CPU per poll against a raw asyncio client" + ("" if quick else "; 8 pool size"))
     rows += floor_cost.measure(floor_cost.QUICK if quick else floor_cost.FULL)
-    say("9 SQL transfer from PostgreSQL against psql's CSV export and one upload")
+    say("9 pre-flight: validate_import against a bare csv.reader pass, and its memory")
+    rows += preflight.measure(preflight.QUICK if quick else preflight.FULL, quick=quick)
+    say("10 SQL transfer from PostgreSQL against psql's CSV export and one upload")
     rows += sql_transfer.measure(sql_transfer.QUICK if quick else sql_transfer.FULL)
     return rows

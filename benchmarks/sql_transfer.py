@@ -1,4 +1,4 @@
-"""Figure 9: `SqlToHubSpotImportOperator` from PostgreSQL to the emulator's upload, against the floor.
+"""Figure 10: `SqlToHubSpotImportOperator` from PostgreSQL to the emulator's upload, against the floor.
 
 A throw-away PostgreSQL 15 cluster (tests/postgres_cluster.py) holds a table of 8 columns (integer,
 text, numeric, boolean, date, timestamptz); the emulator runs in its own process. Side by side, in
@@ -135,7 +135,7 @@ def floor(pg: Any, query: str, folder: Path, env: dict[str, str], timeout: float
 def measure(settings: Settings) -> list[Row]:
     from postgres_cluster import PostgresCluster, missing_binaries
 
-    figure = "9 SQL transfer: PostgreSQL to the emulator's upload"
+    figure = "10 SQL transfer: PostgreSQL to the emulator's upload"
     reason = missing_binaries()
     if reason is not None:
         return [Row(figure, f"not measured: {reason}", f"<= {GOAL_RATIO:g}x the floor", None)]
@@ -184,7 +184,7 @@ def rows_for(settings: Settings, results: dict[int, dict[str, list[dict[str, Any
     limit = QUICK_LIMIT_RATIO if settings.quick else GOAL_RATIO
     out.append(
         Row(
-            f"9a SQL transfer time, {largest:,} rows x 8 columns, PostgreSQL to upload",
+            f"10a SQL transfer time, {largest:,} rows x 8 columns, PostgreSQL to upload",
             f"{ratio:.2f}x the floor ({best[largest]['transfer']:.1f} s vs psql \\copy + upload "
             f"{best[largest]['floor']:.1f} s)",
             f"<= {GOAL_RATIO:g}x",
@@ -197,7 +197,7 @@ def rows_for(settings: Settings, results: dict[int, dict[str, list[dict[str, Any
         added = max(r["added_mb"] for r in results[rows]["transfer"])
         out.append(
             Row(
-                f"9b SQL transfer peak RSS growth, {rows:,} rows",
+                f"10b SQL transfer peak RSS growth, {rows:,} rows",
                 f"{added:.1f} MB",
                 f"<= {GOAL_RSS_MB:g} MB",
                 added <= GOAL_RSS_MB,

@@ -1,6 +1,7 @@
 """Install what the deployment runs on: Debian's redis-server and PostgreSQL 15 when missing, and a
-venv (uv, compiled bytecode) with Airflow, the Celery provider and this package from a wheel built
-from the checkout. Standard library only."""
+venv (uv, compiled bytecode) synced to `locks/deploy-py3.11.txt` (Airflow, the Celery provider with
+Celery below 5.7, Redis and PostgreSQL drivers, every transitive dependency pinned), with this
+package on top from a wheel built from the checkout. Standard library only."""
 
 from __future__ import annotations
 
@@ -14,19 +15,15 @@ from pathlib import Path
 from deployment import DEPLOY, PG_BIN, say
 
 REPO = DEPLOY.parent
+sys.path.insert(0, str(REPO / "tools"))
+import locks  # noqa: E402
+
 # HUBSPOT_DEPLOY_VENV: another venv, e.g. to run a second deployment of another checkout state
 # while one runs (reinstalling under running components would mix versions).
 VENV = Path(os.environ.get("HUBSPOT_DEPLOY_VENV") or DEPLOY / ".venv").resolve()
 WHEELS = DEPLOY / ".build" / VENV.name
-AIRFLOW_VERSION = "3.3.2"
-REQUIREMENTS = [
-    f"apache-airflow=={AIRFLOW_VERSION}",
-    "apache-airflow-providers-celery>=3.26",
-    "asyncpg",
-    "psycopg2-binary",
-    "pytest>=8",
-    "psutil",
-]
+LOCK = locks.ENVIRONMENTS["deploy-py3.11"]
+DISTRIBUTION = "airflow-provider-hubspot-imports"
 
 
 def run(argv: list[str], env: dict[str, str] | None = None) -> None:
@@ -49,53 +46,33 @@ def apt_packages() -> None:
     run(["apt-get", "install", "-y", "-q", *missing], env)
 
 
-def uv() -> str:
-    """uv from PATH, the project's dev venv, or a small venv of its own."""
-    for candidate in (shutil.which("uv"), REPO / ".venv" / "bin" / "uv", DEPLOY / ".uv" / "bin" / "uv"):
-        if candidate and Path(candidate).exists():
-            return str(candidate)
-    say("installing uv (pip) into deploy/.uv")
-    run([sys.executable, "-m", "venv", str(DEPLOY / ".uv")])
-    run([str(DEPLOY / ".uv" / "bin" / "python"), "-m", "pip", "install", "-q", "uv"])
-    return str(DEPLOY / ".uv" / "bin" / "uv")
-
-
-def build_wheel(uv_bin: str) -> Path:
+def build_wheel() -> Path:
     shutil.rmtree(WHEELS, ignore_errors=True)
-    run([uv_bin, "build", "--wheel", "--quiet", "--out-dir", str(WHEELS), str(REPO)])
+    constraints = ["--build-constraint", str(locks.build_constraints())]
+    run([locks.uv(), "build", "--wheel", "--quiet", "--out-dir", str(WHEELS), *constraints, str(REPO)])
     (wheel,) = WHEELS.glob("airflow_provider_hubspot_imports-*.whl")
     return wheel
 
 
 def venv() -> Path:
-    """Create or update deploy/.venv; returns its python. Skips the install when nothing changed."""
+    """Create or update the deployment's venv; returns its python. Skips the install when nothing changed."""
     apt_packages()
-    uv_bin = uv()
-    wheel = build_wheel(uv_bin)
-    python = VENV / "bin" / "python"
-    env = {**os.environ, "UV_COMPILE_BYTECODE": "1", "VIRTUAL_ENV": str(VENV)}
-    if not python.exists():
-        say(f"creating {VENV} (uv)")
-        run([uv_bin, "venv", "--quiet", "--python", sys.executable, str(VENV)], env)
-    digest = hashlib.sha256("\n".join(REQUIREMENTS).encode() + wheel.read_bytes()).hexdigest()
-    stamp = VENV / ".deploy-stamp"
-    if stamp.exists() and stamp.read_text() == digest:
-        return python
-    say(f"installing Airflow {AIRFLOW_VERSION}, the Celery provider and {wheel.name} (uv, compiled bytecode)")
-    run(
-        [
-            uv_bin,
-            "pip",
-            "install",
-            "--quiet",
-            "-p",
-            str(python),
-            "--reinstall-package",
-            "airflow-provider-hubspot-imports",
-            str(wheel),
-            *REQUIREMENTS,
-        ],
-        env,
-    )
+    wheel = build_wheel()
+    try:
+        python = locks.create_venv(LOCK, VENV)
+        locks.check_fresh(LOCK)
+        digest = hashlib.sha256(locks.stamp_text(LOCK).encode() + wheel.read_bytes()).hexdigest()
+        stamp = VENV / ".deploy-stamp"
+        if stamp.exists() and stamp.read_text() == digest:
+            return python
+        say(f"syncing {VENV} to locks/{LOCK.lock_path.name}, then {wheel.name} (no dependency resolved)")
+        locks.sync(LOCK, python)
+        run(
+            [locks.uv(), "pip", "install", "--quiet", "--no-deps", "-p", str(python), str(wheel)],
+            locks.uv_env(),
+        )
+        locks.check_installed(LOCK, python, also=[DISTRIBUTION])
+    except locks.LockError as error:
+        raise SystemExit(f"deploy: {error}") from None
     stamp.write_text(digest)
     return python

@@ -1,6 +1,7 @@
 """Many imports at once: start one import per CSV file, then wait on all of them with one mapped sensor.
 
-Trigger with ``{"csv_paths": ["/data/contacts_eu.csv", "/data/contacts_us.csv"]}``. HubSpot runs at
+Trigger with ``{"csv_paths": ["/data/contacts_eu.csv", "/data/contacts_us.csv"]}``; each CSV's header
+is ``email,firstname,lastname``. HubSpot runs at
 most three imports of an account at a time and queues the rest as DEFERRED; the sensors wait
 through that. Each sensor check is one API request: with many imports, keep ``poke_interval``
 generous so the account's rate limit is left for other work.
@@ -55,7 +56,18 @@ with DAG(
                                     "propertyName": "email",
                                     "columnObjectTypeId": "0-1",
                                     "idColumnType": "HUBSPOT_ALTERNATE_ID",
-                                }
+                                },
+                                # HubSpot fails an import whose columns are not all mapped, in order.
+                                {
+                                    "columnName": "firstname",
+                                    "propertyName": "firstname",
+                                    "columnObjectTypeId": "0-1",
+                                },
+                                {
+                                    "columnName": "lastname",
+                                    "propertyName": "lastname",
+                                    "columnObjectTypeId": "0-1",
+                                },
                             ],
                         },
                     }

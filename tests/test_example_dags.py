@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from dagrun_support import xcom_value
 
 pytestmark = pytest.mark.dagrun
 EXAMPLES = Path(__file__).parent.parent / "example_dags"
@@ -35,6 +36,7 @@ def test_example_dags_parse_without_errors(example_dagbag):
             "example_hubspot_many_imports",
             "example_hubspot_failed_rows",
             "example_hubspot_import_watch",
+            "example_hubspot_preflight",
             "example_hubspot_sql_transfer",
         }
     )
@@ -90,6 +92,42 @@ def test_many_imports_with_mapped_sensors(run_example_dag, done_at_once, tmp_pat
     assert result.xcoms["report"] == {started[index]: 10 + index for index in range(3)}
     for index, import_id in enumerate(started):
         assert [upload.filename for upload in done_at_once.uploads(int(import_id))] == [f"part{index}.csv"]
+
+
+PREFLIGHT_HEADER = "email,firstname,lastname,lifecyclestage,date_of_birth\n"
+
+
+def test_preflight_example_checks_then_imports(run_example_dag, done_at_once, tmp_path):
+    csv = tmp_path / "contacts.csv"
+    csv.write_text(PREFLIGHT_HEADER + "".join(f"p{n}@example.com,P,L,lead,12/31/1990\n" for n in range(12)))
+
+    result = run_example_dag("example_hubspot_preflight", {"csv_path": str(csv)})
+
+    assert result.task_states == {"validate": "success", "start_import": "success"}
+    report = result.xcoms["validate"]
+    assert report["has_errors"] is False and report["skipped"] == []
+    assert report["files"][0]["rows"] == 12
+    assert (
+        xcom_value("example_hubspot_preflight", result.run_id, "validate", key="preflight_report") == report
+    )
+    assert result.xcoms["start_import"]["state"] == "DONE"
+    assert result.xcoms["start_import"]["metadata"]["counters"] == {"TOTAL_ROWS": 12, "CREATED_OBJECTS": 12}
+
+
+def test_preflight_example_stops_a_broken_file_before_the_upload(run_example_dag, done_at_once, tmp_path):
+    csv = tmp_path / "contacts.csv"
+    csv.write_text(PREFLIGHT_HEADER + "p@example.com,P,L,Leed,1990-12-31\n")
+
+    result = run_example_dag("example_hubspot_preflight", {"csv_path": str(csv)})
+
+    assert result.task_states == {"validate": "failed", "start_import": "upstream_failed"}
+    report = xcom_value("example_hubspot_preflight", result.run_id, "validate", key="preflight_report")
+    assert [(e["kind"], e["line"], e["column"]) for e in report["errors"]] == [
+        ("INVALID_ENUMERATION_OPTION", 2, "lifecyclestage"),
+        ("COULD_NOT_PARSE_DATE", 2, "date_of_birth"),
+    ]
+    assert "Pre-flight FAILED: 2 error(s)" in result.output
+    assert [request.method for request in done_at_once.requests()] == ["GET"]  # the schema, no upload
 
 
 def test_sql_transfer_moves_a_sqlite_table_into_contacts(

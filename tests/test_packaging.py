@@ -5,9 +5,11 @@ needs no change here."""
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import sys
-from importlib.metadata import PackageNotFoundError, packages_distributions, version
+from collections.abc import Mapping
+from importlib.metadata import PackageNotFoundError, distributions, packages_distributions, version
 from pathlib import Path
 
 import pytest
@@ -62,11 +64,30 @@ def third_party_imports(path: Path) -> set[str]:
     return kept
 
 
+@functools.cache
+def _packages_distributions() -> Mapping[str, list[str]]:
+    return packages_distributions()
+
+
+@functools.cache
+def _distributions_with_files_of(module: str) -> tuple[str, ...]:
+    """Distributions whose RECORD lists files of a top-level module: Python 3.10's
+    `packages_distributions` reads top_level.txt only, which hatch-built wheels (attrs,
+    openlineage-python) do not have."""
+    found = []
+    for dist in distributions():
+        record = "\n" + (dist.read_text("RECORD") or "")
+        if f"\n{module}/" in record or f"\n{module}.py," in record:
+            found.append(dist.metadata["Name"])
+    return tuple(found)
+
+
 def distributions_for(module: str) -> set[str]:
     """Canonical names of the distributions that can provide an imported module."""
     if module.startswith("airflow.providers."):
         return {canonicalize_name("apache-airflow-providers-" + "-".join(module.split(".")[2:]))}
-    installed: set[str] = {canonicalize_name(name) for name in packages_distributions().get(module, [])}
+    names = _packages_distributions().get(module) or _distributions_with_files_of(module)
+    installed: set[str] = {canonicalize_name(name) for name in names}
     if module == "airflow":  # apache-airflow 3 is a meta distribution over apache-airflow-core
         installed.add("apache-airflow")
     # A module that is not installed here (an extra's) is taken to share its distribution's name.

@@ -14,7 +14,6 @@ Standard library only, like tools/dev.py, whose uv and paths it reuses.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -32,6 +31,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import dev
+
+import locks
 
 REPO = dev.REPO
 DISTRIBUTION = "airflow-provider-hubspot-imports"
@@ -95,23 +96,21 @@ def package_version() -> str:
 
 
 def uv() -> list[str]:
-    python = dev.bootstrap(dev.DEFAULT_AIRFLOW)  # the dev venv carries uv when it is not on PATH
-    return dev.uv_command(python.parent.parent)
+    return [locks.uv()]
 
 
 def tools_venv() -> Path:
-    """`.venv-release` with the `docs` and `release` extras (no Airflow); its bin folder."""
-    extras = pyproject()["project"]["optional-dependencies"]
-    requirements = [*extras["docs"], *extras["release"]]
-    python = TOOLS_VENV / "bin" / "python"
+    """`.venv-release`, synced to its lock (the `docs` and `release` extras, no Airflow); its bin folder."""
+    env = locks.ENVIRONMENTS["release-py3.11"]
+    python = locks.create_venv(env, TOOLS_VENV)
     stamp = TOOLS_VENV / ".release-stamp"
-    digest = hashlib.sha256("\n".join(requirements).encode()).hexdigest()
-    if python.exists() and stamp.exists() and stamp.read_text() == digest:
+    locks.check_fresh(env)
+    digest = locks.stamp_text(env)
+    if stamp.exists() and stamp.read_text() == digest:
         return python.parent
-    if not python.exists():
-        run([sys.executable, "-m", "venv", TOOLS_VENV])
-    say(f"installing the docs and release extras into {TOOLS_VENV.name}: {', '.join(requirements)}")
-    run([*uv(), "pip", "install", "--quiet", "-p", python, *requirements], env=clean_env())
+    say(f"syncing {TOOLS_VENV.name} to locks/{env.lock_path.name}")
+    locks.sync(env, python)
+    locks.check_installed(env, python)
     stamp.write_text(digest)
     return python.parent
 
@@ -139,7 +138,7 @@ def check_docs() -> None:
 def build(out_dir: Path) -> tuple[Path, Path]:
     version = package_version()
     with step("uv build (sdist and wheel)"):
-        run([*uv(), "build", "--quiet", "--out-dir", out_dir], env=clean_env())
+        run([*uv(), "build", "--quiet", "--out-dir", out_dir, *build_constraints()], env=clean_env())
     wheels, sdists = sorted(out_dir.glob("*.whl")), sorted(out_dir.glob("*.tar.gz"))
     stem = f"{PACKAGE}-{version}"
     if [w.name for w in wheels] != [f"{stem}-py3-none-any.whl"] or [s.name for s in sdists] != [
@@ -147,6 +146,11 @@ def build(out_dir: Path) -> tuple[Path, Path]:
     ]:
         raise CheckFailed(f"expected one wheel and one sdist of version {version}; got {wheels + sdists}")
     return wheels[0], sdists[0]
+
+
+def build_constraints() -> list[str]:
+    """The build backend at the version the locks pin (a build environment would float otherwise)."""
+    return ["--build-constraint", str(locks.build_constraints())]
 
 
 def check_license(wheel: Path, sdist: Path) -> None:
@@ -174,23 +178,17 @@ def check_twine(wheel: Path, sdist: Path) -> None:
 
 
 def install_wheel(wheel: Path, venv: Path) -> Path:
-    """A new venv with the wheel (not editable) and Apache Airflow; its python."""
-    with step(f"install the wheel beside Apache Airflow {dev.DEFAULT_AIRFLOW} in a new venv"):
-        run([sys.executable, "-m", "venv", venv])
-        python = venv / "bin" / "python"
-        run(
-            [
-                *uv(),
-                "pip",
-                "install",
-                "--quiet",
-                "-p",
-                python,
-                wheel,
-                f"apache-airflow=={dev.DEFAULT_AIRFLOW}",
-            ],
-            env=clean_env(),
-        )
+    """A new venv with Apache Airflow from its lock, then the wheel (not editable), whose dependencies
+    must already be met: what a user gets who installs it with their Airflow's constraints; its python."""
+    env = locks.ENVIRONMENTS[f"wheel-airflow-{dev.DEFAULT_AIRFLOW}-py3.11"]
+    with step(
+        f"install the wheel beside Apache Airflow {dev.DEFAULT_AIRFLOW} ({env.lock_path.name}) in a new venv"
+    ):
+        python = locks.create_venv(env, venv)
+        locks.sync(env, python)
+        run([*uv(), "pip", "install", "--quiet", "-p", python, wheel], env=clean_env())
+        # The wheel's requirements resolved to nothing new: every other version is still the lock's.
+        locks.check_installed(env, python, also=[DISTRIBUTION])
         where = run(
             [python, "-c", f"import {PACKAGE} as p; print(p.__file__)"], cwd=venv.parent, env=clean_env()
         )

@@ -14,6 +14,7 @@ from airflow_provider_hubspot_imports.core.ids import validate_import_id
 from airflow_provider_hubspot_imports.core.multipart import FilePart, MultipartForm
 from airflow_provider_hubspot_imports.core.ratelimit import RateBudget
 from airflow_provider_hubspot_imports.core.redact import redact
+from airflow_provider_hubspot_imports.core.retry import is_file_limit_body
 from airflow_provider_hubspot_imports.core.settings import LEGACY_API_VERSION, HubSpotSettings
 from airflow_provider_hubspot_imports.core.start import check_start, parse_import_request
 from airflow_provider_hubspot_imports.errors import (
@@ -21,6 +22,7 @@ from airflow_provider_hubspot_imports.errors import (
     HubSpotBadResponseError,
     HubSpotClientError,
     HubSpotError,
+    HubSpotInputError,
     HubSpotNotFoundError,
     HubSpotPermissionError,
     HubSpotRateLimitError,
@@ -136,6 +138,31 @@ def start_import_request(
     name = body.get("name")
     what = f"start import {name!r}" if name else "start import"
     return ApiRequest("POST", imports_root(settings), describe=what, multipart=form, idempotent=False)
+
+
+def properties_request(settings: HubSpotSettings, object_type: str) -> ApiRequest:
+    """Every property of an object type (the schema pre-flight checks against); needs the object
+    type's schema read scope, e.g. ``crm.schemas.contacts.read``."""
+    if not object_type or "/" in object_type or "?" in object_type:
+        raise HubSpotInputError(
+            f"object type {object_type!r} is not an object type id (e.g. 0-1) or name (e.g. contacts)."
+        )
+    if settings.api_version == LEGACY_API_VERSION:
+        url = f"{settings.base_url}/crm/v3/properties/{object_type}"
+    else:
+        url = f"{settings.base_url}/crm/properties/{settings.api_version}/{object_type}"
+    return ApiRequest("GET", url, describe=f"GET properties of {object_type}")
+
+
+def parse_properties(request: ApiRequest, data: Any) -> list[dict[str, Any]]:
+    """The ``results`` of a properties answer, each property as HubSpot sent it."""
+    if not isinstance(data, dict) or not isinstance(data.get("results"), list):
+        raise HubSpotBadResponseError(
+            f"{request.describe}: expected {{'results': [...]}}, got {_shape(data)}."
+        )
+    if not all(isinstance(item, dict) and isinstance(item.get("name"), str) for item in data["results"]):
+        raise HubSpotBadResponseError(f"{request.describe}: a property in 'results' has no name.")
+    return list(data["results"])
 
 
 def _flag(value: bool) -> str:
@@ -273,6 +300,14 @@ def error_for_response(
     if status == 429:
         policy = text("policyName")
         common["category"] = category or "RATE_LIMITS"
+        if is_file_limit_body(fields):
+            return HubSpotRateLimitError(
+                f"{head} This is HubSpot's per-file limit (at most 1,048,576 rows or 512 MB a file), not a "
+                f"rate limit, so it is not retried: split the file into several files or imports. "
+                f"validate_import() finds this before any upload.",
+                policy_name=policy,
+                **common,
+            )
         if (policy or "").upper() == "DAILY":
             return HubSpotRateLimitError(
                 f"{head} The account's DAILY API limit is spent; it resets at midnight in the account's "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,23 @@ DEFAULT_RATE_LIMIT_WINDOW = 10.0  # HubSpot's rolling window when no header says
 BACKOFF_CAP_SECONDS = 30.0
 
 
+def is_file_limit_body(body: Mapping[str, Any]) -> bool:
+    """A 429 body that is HubSpot's per-file limit (1,048,576 rows or 512 MB, e.g. errorType
+    FREE_PORTAL_IMPORT_ROWS_LIMIT), not a rate limit: sending the same file again cannot help."""
+    kind = str(body.get("errorType") or body.get("category") or "").upper()
+    if kind in RATE_LIMIT_CATEGORIES or body.get("policyName"):
+        return False
+    message = str(body.get("message") or "").lower()
+    names_a_file = any(word in kind for word in ("ROW", "FILE", "IMPORT"))
+    return ("LIMIT" in kind and names_a_file) or (
+        "limit" in message and ("row" in message or "file" in message)
+    )
+
+
+def is_file_limit(error: BaseException) -> bool:
+    return isinstance(error, HubSpotRateLimitError) and is_file_limit_body(error.body)
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """`max_retries` attempts after the first; `max_seconds` bounds the whole call, waits included."""
@@ -48,7 +66,7 @@ class RetryPolicy:
 
     @staticmethod
     def should_retry(error: BaseException) -> bool:
-        return isinstance(error, HubSpotError) and error.retryable
+        return isinstance(error, HubSpotError) and error.retryable and not is_file_limit(error)
 
     def retries(self, error: BaseException, *, idempotent: bool = True) -> bool:
         """Whether `error` is worth another attempt of a request (`idempotent`: safe to repeat)."""
@@ -68,6 +86,7 @@ class RetryPolicy:
             isinstance(error, HubSpotRateLimitError)
             and error.retryable
             and (error.category or "").upper() in RATE_LIMIT_CATEGORIES
+            and not is_file_limit(error)
         )
 
     @staticmethod

@@ -15,6 +15,7 @@ from airflow_provider_hubspot_imports.core import protocol
 from airflow_provider_hubspot_imports.core.ids import validate_import_id
 from airflow_provider_hubspot_imports.core.limits import MAX_ANSWER_BYTES
 from airflow_provider_hubspot_imports.core.oauth import AccessTokens, credentials_key
+from airflow_provider_hubspot_imports.core.preflight import PreflightReport
 from airflow_provider_hubspot_imports.core.protocol import ApiRequest
 from airflow_provider_hubspot_imports.core.ratelimit import RateBudgetTracker
 from airflow_provider_hubspot_imports.core.redact import redact
@@ -438,6 +439,41 @@ class HubSpotHook(BaseHook):
                 )
                 error.args = (error.message,)
             raise
+
+    def validate_import(
+        self,
+        import_request: Mapping[str, Any] | str,
+        files: Iterable[Any],
+        *,
+        rows: int | str = "all",
+        include_values: bool = False,
+    ) -> PreflightReport:
+        """A dry run of `start_import`: the checks HubSpot makes, made before any upload.
+
+        Local checks need no request (the request's shape, header against ``columnMappings``,
+        encoding, HubSpot's per-file limits, dates in ``dateFormat``, numbers, emails, domains,
+        repeated ids). Schema checks read each object type's properties once per hook (unknown,
+        archived, calculated or read-only properties, enumeration options, values per property
+        type, required properties of a CREATE); a token without the schema scope skips them, and
+        the report says so. Files are read once, streamed.
+
+        :param rows: ``"all"``, or how many rows of each file to check.
+        :param include_values: put the offending values in the report (personal data, often).
+        :return: the report; ``has_errors`` and ``summary()`` are what a caller gates and logs on,
+            ``to_dict()`` its JSON.
+        """
+        from airflow_provider_hubspot_imports.preflight import validate_import
+
+        return validate_import(self, import_request, files, rows=rows, include_values=include_values)
+
+    def get_properties(self, object_type: str) -> list[dict[str, Any]]:
+        """Every property of `object_type` (``0-1`` or ``contacts``) as HubSpot lists them; read once
+        per hook and object type."""
+        cache: dict[str, list[dict[str, Any]]] = self.__dict__.setdefault("_properties", {})
+        if object_type not in cache:
+            request = protocol.properties_request(self.settings, object_type)
+            cache[object_type] = self.call(request, protocol.parse_properties)
+        return cache[object_type]
 
     def _paginate(self, page_request: Any, limit: int | None) -> Iterator[Any]:
         """Follow `paging.next.after` to the last page (or until `limit` items were yielded)."""

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from airflow_provider_hubspot_imports.core.multipart import FilePart, MultipartForm
+from airflow_provider_hubspot_imports.core.paths import local_path
 from airflow_provider_hubspot_imports.errors import HubSpotInputError
 
 CHUNK_BYTES = 1024 * 1024
@@ -20,8 +19,7 @@ def file_list(files: Any) -> list[Any]:
 
 def file_part(file: Any) -> FilePart:
     """Size a local path (str or os.PathLike) or an ObjectStoragePath without reading it."""
-    if isinstance(file, (str, os.PathLike)):
-        file = Path(file)
+    file = local_path(file) or file
     if not (hasattr(file, "open") and hasattr(file, "stat") and hasattr(file, "name")):
         raise HubSpotInputError(
             f"files contains {type(file).__name__} {file!r}; pass file paths (str or pathlib.Path) or "

@@ -128,6 +128,10 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
         (default one week).
     :param soft_fail: skip the task instead of failing it when the wait times out (a failed
         import, or a quality-gate breach, still fails it).
+    :param preflight: ``"error"`` (default): check the files against the request and the account's
+        schema before the upload (`HubSpotHook.validate_import`) and refuse to upload when the
+        report has errors; ``"warn"``: log the problems and upload; ``"off"``: no dry run. The
+        report is XCom ``preflight_report``. See docs/preflight.md.
     :param cancel_on_timeout: cancel the import when the task gives up on it for good: its
         `timeout` (also with `soft_fail`), `execution_timeout` or a kill on the last try, a person
         marking or clearing it while deferred. Never when a retry or another triggerer waits on:
@@ -157,9 +161,13 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
         max_error_ratio: float | None = None,
         cancel_on_timeout: bool = False,
         soft_fail: bool = False,
+        preflight: str = "error",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        from airflow_provider_hubspot_imports.preflight import preflight_mode
+
+        self.preflight = preflight_mode(preflight)
         self.import_request = import_request
         self.files = files
         self.hubspot_conn_id = hubspot_conn_id
@@ -221,6 +229,9 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
             key = self._start_key(context)
             record = self._reconnect(context, hook, key) if key is not None else None
             if record is None:
+                from airflow_provider_hubspot_imports.preflight import gate_upload
+
+                gate_upload(hook, self.import_request, self.files, self.preflight, context, self.log)
                 record, adopted = self._start(hook, key)
                 self.import_id = record.id
                 if key is not None:

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlencode
 
-from airflow_provider_hubspot_imports.testing import oauth
+from airflow_provider_hubspot_imports.testing import oauth, schema
 from airflow_provider_hubspot_imports.testing.model import (
     IMPORT_SCOPE,
     EmulatorModel,
@@ -104,6 +104,9 @@ class EmulatorApp:
             self.route("GET", rf"{root}/{_ID}/?", self.get_import, per_import=True)
             self.route("GET", rf"{root}/{_ID}/errors/?", self.import_errors)
             self.route("POST", rf"{root}/{_ID}/cancel/?", self.cancel_import)
+        properties = schema.properties_handler(model)
+        for root in (rf"/crm/properties/{_VERSION}", r"/crm/v3/properties"):
+            self.route("GET", rf"{root}/(?P<object_type>[^/?]+)/?", properties)
 
     def route(self, method: str, pattern: str, handler: Handler, *, per_import: bool = False) -> None:
         """Register `handler`; `per_import` routes serve that import's scripted faults first."""
@@ -148,8 +151,9 @@ class EmulatorApp:
                 fault = self._next_fault(import_id)
                 if fault is not None:
                     return Reply.from_fault(fault), import_id, True
-            if IMPORT_SCOPE not in scopes:
-                return self._missing_scope(), import_id, True
+            needed = _scope(match)
+            if needed not in scopes:
+                return self._missing_scope(needed), import_id, True
             return self._with_rate_headers(request, handler(request, match)), import_id, True
         return (
             hubspot_error(404, "OBJECT_NOT_FOUND", f"No route for {request.method} {request.path}"),
@@ -194,7 +198,7 @@ class EmulatorApp:
         )
 
     @staticmethod
-    def _missing_scope() -> Reply:
+    def _missing_scope(scope: str = IMPORT_SCOPE) -> Reply:
         return hubspot_error(
             403,
             "MISSING_SCOPES",
@@ -202,7 +206,7 @@ class EmulatorApp:
             errors=[
                 {
                     "message": "One or more of the following scopes are required.",
-                    "context": {"requiredGranularScopes": [IMPORT_SCOPE]},
+                    "context": {"requiredGranularScopes": [scope]},
                 }
             ],
         )
@@ -362,6 +366,7 @@ class EmulatorApp:
             for part in files
         ]
         import_id = self.model.start_import(import_request, uploads)
+        schema.check_started_rows(self.model, import_id, import_request, files)
         with self.model.lock:
             record = self.model.imports[import_id].record()
             lost = self.model.lost_start_answers.popleft() if self.model.lost_start_answers else None
@@ -408,6 +413,12 @@ def _page(request: Request, items: list[Any], max_limit: int | None = None) -> R
         link = f"{request.base_url}{request.path}?{urlencode({**request.flat_query(), 'after': after})}"
         body["paging"] = {"next": {"after": after, "link": link}}
     return Reply.json(200, body)
+
+
+def _scope(match: re.Match[str]) -> str:
+    """The scope a route needs: an object type's schema read scope for its properties, else crm.import."""
+    object_type = match.groupdict().get("object_type")
+    return IMPORT_SCOPE if object_type is None else schema.required_scope(object_type)
 
 
 def _parse_id(text: str | None) -> int | None:

@@ -32,6 +32,7 @@ from airflow_provider_hubspot_imports.testing import oauth
 from airflow_provider_hubspot_imports.testing.app import EmulatorApp, Request
 from airflow_provider_hubspot_imports.testing.model import (
     DEFAULT_DAILY_BUDGET,
+    DEFAULT_SCOPES,
     DEFAULT_TOKEN,
     IMPORT_SCOPE,
     LIST_MODES,
@@ -75,7 +76,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if boundary and length:
             try:
-                form = read_form(self.rfile.read, length, boundary)
+                form = read_form(
+                    self.rfile.read, length, boundary, spool_bytes=self.server.app.model.row_check_bytes
+                )
             except MultipartError:
                 self.close_connection = True
                 form = []
@@ -84,7 +87,12 @@ class _Handler(BaseHTTPRequestHandler):
         request = Request(
             self.command, parts.path, parse_qs(parts.query), dict(self.headers.items()), body, form
         )
-        reply = self.server.app.handle(request)
+        try:
+            reply = self.server.app.handle(request)
+        finally:
+            for part in form or ():
+                if part.spool is not None:
+                    part.spool.close()
         if reply.delay:
             time.sleep(reply.delay)
         if reply.drop:
@@ -343,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not is_loopback(args.host):
         parser.error(f"--host {args.host} is not a loopback address; the emulator serves only this machine.")
-    tokens = {token: [IMPORT_SCOPE] for token in args.token} if args.token else None
+    tokens = {token: list(DEFAULT_SCOPES) for token in args.token} if args.token else None
     emulator = HubSpotEmulator(host=args.host, port=args.port, tokens=tokens)
     scenario = json.loads(args.scenario.read_text()) if args.scenario else {}
     emulator.start()

@@ -14,6 +14,11 @@ from typing import Any
 
 DEFAULT_TOKEN = "pat-na1-emulator-token"
 IMPORT_SCOPE = "crm.import"
+# The default token may also read the contacts' and companies' schema (pre-flight's schema checks).
+DEFAULT_SCOPES = (IMPORT_SCOPE, "crm.schemas.contacts.read", "crm.schemas.companies.read")
+# Uploaded files up to this size are kept (on disk past 1 MiB) and their rows checked against the
+# schema when the import is started; larger ones are only counted.
+ROW_CHECK_BYTES = 64 * 1024 * 1024
 ACTIVE_STATES = ("STARTED", "PROCESSING", "DEFERRED")
 # What an import started through the API goes through, one GET per step, unless a test says otherwise.
 # The two readings of HubSpot's list endpoint: the v3 reference calls it "Get active imports", yet the
@@ -258,7 +263,7 @@ class EmulatorModel:
         self.lock = threading.RLock()
         self.imports: dict[int, EmulatedImport] = {}
         self.tokens: dict[str, frozenset[str]] = {
-            token: frozenset(scopes) for token, scopes in (tokens or {DEFAULT_TOKEN: [IMPORT_SCOPE]}).items()
+            token: frozenset(scopes) for token, scopes in (tokens or {DEFAULT_TOKEN: DEFAULT_SCOPES}).items()
         }
         self.log: list[LoggedRequest] = []
         self.rate_limiter: RateLimiter | None = None
@@ -272,6 +277,12 @@ class EmulatorModel:
         # What `GET /crm/imports` lists: HubSpot's reference calls it the active imports, but its own
         # sample answers list DONE and CANCELED ones too (see LIST_MODES).
         self.list_mode: str = "active"
+        from airflow_provider_hubspot_imports.testing.schema import DEFAULT_SCHEMA
+
+        self.schema: dict[str, list[dict[str, Any]]] = {
+            kind: list(props) for kind, props in DEFAULT_SCHEMA.items()
+        }
+        self.row_check_bytes = ROW_CHECK_BYTES  # 0: no row checks
         from airflow_provider_hubspot_imports.testing.oauth import OAuthState
 
         self.oauth = OAuthState()

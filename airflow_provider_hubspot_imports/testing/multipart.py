@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import IO
 
 CHUNK = 1024 * 1024
 _PARAM = re.compile(r';\s*([\w-]+)="((?:[^"\\]|\\.)*)"')
@@ -30,6 +32,10 @@ class FormPart:
     lines: int = 0
     _digest: hashlib._Hash = field(default_factory=hashlib.sha256, repr=False)
     _last: bytes = b""
+    # A copy of a file's bytes (in memory up to 1 MiB, then on disk) while it is at most
+    # `spool_limit` bytes, for the emulator's row checks; dropped once the file grows past it.
+    spool: IO[bytes] | None = None
+    spool_limit: int = 0
 
     def feed(self, chunk: bytes) -> None:
         if not chunk:
@@ -38,6 +44,12 @@ class FormPart:
         if self.filename is None:
             self.data += chunk
             return
+        if self.spool is not None:
+            if self.size <= self.spool_limit:
+                self.spool.write(chunk)
+            else:
+                self.spool.close()
+                self.spool = None
         self._digest.update(chunk)
         self.lines += chunk.count(b"\n")
         self._last = chunk[-1:]
@@ -62,8 +74,11 @@ def boundary_of(content_type: str | None) -> str | None:
     return match.group(1) if match else None
 
 
-def read_form(read: Callable[[int], bytes], length: int, boundary: str) -> list[FormPart]:
-    """Read `length` bytes of a multipart body through `read`, part by part."""
+def read_form(
+    read: Callable[[int], bytes], length: int, boundary: str, *, spool_bytes: int = 0
+) -> list[FormPart]:
+    """Read `length` bytes of a multipart body through `read`, part by part; files of at most
+    `spool_bytes` keep a copy of their bytes in `spool`."""
     delimiter = b"\r\n--" + boundary.encode()
     buffer = b"\r\n"  # so the first boundary looks like every other one
     remaining = length
@@ -88,6 +103,9 @@ def read_form(read: Callable[[int], bytes], length: int, boundary: str) -> list[
         while (end := buffer.find(b"\r\n\r\n")) < 0:
             fill()
         part = _new_part(buffer[2:end].decode("utf-8", "replace"))
+        if part.filename is not None and spool_bytes > 0:
+            # closed by the emulator once the request is answered
+            part.spool, part.spool_limit = tempfile.SpooledTemporaryFile(max_size=CHUNK), spool_bytes  # noqa: SIM115
         buffer = buffer[end + 4 :]
         keep = len(delimiter) - 1
         while (stop := buffer.find(delimiter)) < 0:

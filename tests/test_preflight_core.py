@@ -1,0 +1,335 @@
+"""Pre-flight's pure core: each check against rows and schemas built here, no I/O."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from airflow_provider_hubspot_imports.core.preflight import Limits, Preflight
+from airflow_provider_hubspot_imports.core.preflight.duplicates import RepeatTracker
+from airflow_provider_hubspot_imports.core.preflight.report import KEPT_PER_KIND
+from airflow_provider_hubspot_imports.core.preflight.values import (
+    Enumeration,
+    accepts,
+    date_checker,
+    domain_checker,
+    email_checker,
+    number_checker,
+)
+from airflow_provider_hubspot_imports.errors import HubSpotInputError
+from airflow_provider_hubspot_imports.testing.schema import DEFAULT_SCHEMA
+
+
+def _request(columns, *, operation="UPSERT", date_format=None, object_type="0-1", has_header=True):
+    body = {
+        "name": "t",
+        "importOperations": {object_type: operation},
+        "files": [
+            {
+                "fileName": "f.csv",
+                "fileFormat": "CSV",
+                "fileImportPage": {
+                    "hasHeader": has_header,
+                    "columnMappings": [
+                        {"columnName": name, "columnObjectTypeId": object_type, "propertyName": prop, **more}
+                        for name, prop, more in columns
+                    ],
+                },
+            }
+        ],
+    }
+    if date_format:
+        body["dateFormat"] = date_format
+    return body
+
+
+def _run(request, data, *, schema=DEFAULT_SCHEMA, size=100, **options):
+    run = Preflight(request, [("f.csv", size)], **options)
+    if schema is not None:
+        run.use_schema({kind: schema[kind] for kind in run.object_types() if kind in schema}, {})
+    run.check_file(run.files_to_read()[0], data)
+    return run.finish()
+
+
+def _kinds(report):
+    return [(problem.kind, problem.line, problem.column) for problem in report.errors]
+
+
+CONTACT = [("Email", "email", {}), ("Stage", "lifecyclestage", {}), ("Born", "date_of_birth", {})]
+
+
+def test_a_clean_file_passes_and_the_report_is_json():
+    report = _run(_request(CONTACT), [["Email", "Stage", "Born"], ["a@example.com", "Lead", "12/31/1990"]])
+
+    assert not report.has_errors and report.errors == [] and report.skipped == []
+    assert json.loads(json.dumps(dataclasses.asdict(report)))["files"][0]["rows"] == 1
+    data = json.loads(json.dumps(report.to_dict()))
+    assert data["files"] == [
+        {"file": "f.csv", "bytes": 100, "rows": 1, "columns": 3, "rows_checked": 1, "read_to_end": True}
+    ]
+    assert data["summary"].startswith("Pre-flight passed: 0 error(s)")
+
+
+def test_each_cell_gets_hubspots_error_type_and_line():
+    report = _run(
+        _request([*CONTACT, ("Points", "loyalty_points", {}), ("Opt", "hs_email_optout", {})]),
+        [
+            ["Email", "Stage", "Born", "Points", "Opt"],
+            ["not-an-email", "leed", "31/12/1990", "12,5", "maybe"],
+            ["b@example.com", "lead", "02/30/1990", "1e3", "Yes"],
+        ],
+    )
+
+    assert _kinds(report) == [
+        ("INVALID_EMAIL", 2, "Email"),
+        ("INVALID_ENUMERATION_OPTION", 2, "Stage"),
+        ("COULD_NOT_PARSE_DATE", 2, "Born"),
+        ("COULD_NOT_PARSE_NUMBER", 2, "Points"),
+        ("FAILED_VALIDATION", 2, "Opt"),
+        ("COULD_NOT_PARSE_DATE", 3, "Born"),
+    ]
+    assert all(problem.hubspot_type and problem.value is None for problem in report.errors)
+    assert report.counts["COULD_NOT_PARSE_DATE"] == 2
+
+
+def test_values_only_when_asked():
+    report = _run(_request(CONTACT), [["Email", "Stage", "Born"], ["x", "lead", ""]], include_values=True)
+
+    assert [(p.kind, p.value) for p in report.errors] == [("INVALID_EMAIL", "x")]
+
+
+@pytest.mark.parametrize(
+    ("date_format", "good", "bad"),
+    [
+        ("MONTH_DAY_YEAR", "12/31/1990", "31/12/1990"),
+        ("DAY_MONTH_YEAR", "31.12.1990", "12/31/1990"),
+        ("YEAR_MONTH_DAY", "1990-12-31 10:30", "12/31/1990"),
+    ],
+)
+def test_dates_follow_the_requests_date_format(date_format, good, bad):
+    report = _run(
+        _request([("Born", "date_of_birth", {})], date_format=date_format),
+        [["Born"], [good], [bad], ["1700000000000"]],
+    )
+
+    assert _kinds(report) == [("COULD_NOT_PARSE_DATE", 3, "Born")]
+
+
+def test_enumeration_value_label_and_ambiguity():
+    options = Enumeration([{"value": "a", "label": "B"}, {"value": "b", "label": "Other"}])
+    assert options.verdict("a") is None and options.verdict("Other") is None
+    assert options.verdict("b") is None  # an exact value wins
+    assert options.verdict("B ") == "AMBIGUOUS_ENUMERATION_OPTION"  # a's label and, ignoring case, b's value
+    assert Enumeration([{"value": "x", "label": "Y"}, {"value": "y", "label": "Z"}]).verdict("Y") == (
+        "AMBIGUOUS_ENUMERATION_OPTION"
+    )
+    many = Enumeration(
+        [{"value": "email", "label": "Email"}, {"value": "sms", "label": "SMS"}], multiple=True
+    )
+    assert many.verdict("email;SMS") is None and many.verdict("email;fax") == "INVALID_ENUMERATION_OPTION"
+
+
+def test_syntax_of_emails_domains_numbers_and_dates():
+    assert accepts(email_checker, "first.last+tag@sub.example.co.uk") and accepts(email_checker, " a@b.io ")
+    assert not accepts(email_checker, "a@b") and not accepts(email_checker, "a b@c.com")
+    assert accepts(domain_checker, "example.com") and accepts(domain_checker, "https://www.example.com/about")
+    assert not accepts(domain_checker, "exa mple")
+    assert (
+        accepts(number_checker, "-1.5e3")
+        and not accepts(number_checker, "1,000")
+        and not accepts(number_checker, "NaN")
+    )
+    assert not accepts(date_checker("MONTH_DAY_YEAR"), "13/01/2020")
+    assert accepts(date_checker("MONTH_DAY_YEAR"), "2/29/2024")
+
+
+def test_header_one_column_short_fails_the_import_whole():
+    report = _run(_request(CONTACT), [["Email", "Stage"], ["a@example.com", "lead"]])
+
+    (problem,) = [p for p in report.errors if p.line == 1]
+    assert problem.kind == "INCORRECT_NUMBER_OF_COLUMNS" and "Born" in problem.message
+    assert not problem.hubspot_type
+
+
+def test_header_names_must_match_exactly_in_order():
+    report = _run(_request(CONTACT), [["email", "Stage", "Born"], ["a@example.com", "lead", ""]])
+
+    assert _kinds(report) == [("COLUMN_NAME_MISMATCH", 1, "Email")]
+
+
+def test_schema_rules_on_columns():
+    report = _run(
+        _request(
+            [
+                ("Colour", "favourite_colr", {}),
+                ("Visits", "num_associated_deals", {}),
+                ("Id", "hs_object_id", {}),
+                ("Modified", "lastmodifieddate", {}),
+                ("Old", "legacy_score", {}),
+            ]
+        ),
+        [["Colour", "Visits", "Id", "Modified", "Old"]],
+        schema={"0-1": [p for p in DEFAULT_SCHEMA["0-1"]]},
+    )
+
+    assert [(p.kind, p.column) for p in report.errors] == [
+        ("PROPERTY_DEFINITION_NOT_FOUND", "Colour"),
+        ("PROPERTY_CALCULATED", "Visits"),
+        ("PROPERTY_READ_ONLY", "Modified"),
+        ("PROPERTY_ARCHIVED", "Old"),
+    ]
+
+
+def test_repeated_ids_and_unique_values():
+    columns = [("Email", "email", {"idColumnType": "HUBSPOT_ALTERNATE_ID"}), ("Customer", "customer_id", {})]
+    rows = [["Email", "Customer"], ["a@example.com", "c1"], ["b@example.com", "c1"], ["a@example.com", "c2"]]
+
+    assert _kinds(_run(_request(columns), rows)) == [
+        ("DUPLICATE_UNIQUE_PROPERTY_VALUE", 3, "Customer"),
+        ("DUPLICATE_ALTERNATE_ID", 4, "Email"),
+    ]
+
+
+def test_repeats_are_found_within_and_across_chunks_and_the_bound_is_reported():
+    tracker = RepeatTracker()
+    assert tracker.repeats(["a", "b", "", ""]) == []  # blank cells never repeat
+    assert tracker.repeats(["c", "a", "c", "d"]) == [1, 2]
+    assert tracker.repeats(["e"]) == []
+
+    bounded = RepeatTracker(max_tracked=3)
+    assert bounded.repeats(["a", "b"]) == [] and not bounded.full
+    assert bounded.repeats(["c", "d"]) == [] and bounded.full
+    assert bounded.repeats(["a"]) == [0]  # what was tracked is still checked
+
+
+def test_a_repeat_after_many_chunks_keeps_its_line():
+    rows = [["Email", "Stage", "Born"]] + [[f"p{n}@example.com", "lead", ""] for n in range(5000)]
+    rows.append(["p7@example.com", "lead", ""])
+    columns = [
+        ("Email", "email", {"idColumnType": "HUBSPOT_ALTERNATE_ID"}),
+        ("Stage", "lifecyclestage", {}),
+        ("Born", "date_of_birth", {}),
+    ]
+
+    assert _kinds(_run(_request(columns), rows)) == [("DUPLICATE_ALTERNATE_ID", 5002, "Email")]
+
+
+def test_create_needs_required_columns_and_values():
+    deals = {"0-3": [{"name": n, "type": "string"} for n in ("dealname", "dealstage", "pipeline", "amount")]}
+    missing = _run(
+        _request([("Name", "dealname", {})], operation="CREATE", object_type="0-3"),
+        [["Name"], ["x"]],
+        schema=deals,
+    )
+    assert [p.kind for p in missing.errors] == ["MISSING_REQUIRED_PROPERTY"] * 2
+    assert {p.message.split("'")[1] for p in missing.errors} == {"dealstage", "pipeline"}
+
+    columns = [("Name", "dealname", {}), ("Stage", "dealstage", {}), ("Pipeline", "pipeline", {})]
+    blank = _run(
+        _request(columns, operation="CREATE", object_type="0-3"),
+        [["Name", "Stage", "Pipeline"], ["x", " ", "default"]],
+        schema=deals,
+    )
+    assert _kinds(blank) == [("MISSING_REQUIRED_PROPERTY", 2, "Stage")]
+
+
+def test_association_columns_need_a_key_and_a_common_column():
+    columns = [
+        ("Email", "email", {}),
+        ("Company", "name", {"toColumnObjectTypeId": "0-2"}),
+    ]
+    report = _run(_request(columns), [["Email", "Company"], ["a@example.com", "Acme"]])
+
+    assert [(p.kind, p.column) for p in report.errors] == [
+        ("INVALID_ASSOCIATION_MAPPING", "Company"),  # no foreignKeyType
+        ("PROPERTY_DEFINITION_NOT_FOUND", "Company"),  # contacts have no "name"
+    ]
+
+
+def test_request_shape():
+    body = _request(CONTACT, operation="MERGE", date_format="DMY")
+    report = _run(body, [["Email", "Stage", "Born"]])
+
+    assert [p.kind for p in report.errors] == ["INVALID_IMPORT_REQUEST", "INVALID_IMPORT_REQUEST"]
+    with pytest.raises(HubSpotInputError, match="rows is 0"):
+        Preflight(body, [("f.csv", 1)], rows=0)
+    wrong_name = Preflight(body, [("other.csv", 1)])
+    assert [p.kind for p in wrong_name.report.errors if p.kind == "FILE_NAME_MISMATCH"] == [
+        "FILE_NAME_MISMATCH"
+    ] * 2
+
+
+def test_limits_rows_bytes_columns_and_cells():
+    limits = Limits(rows=3, bytes=50, columns=2, value_chars=5)
+    report = _run(
+        _request(CONTACT),
+        [
+            ["Email", "Stage", "Born"],
+            ["a@example.com", "lead", ""],
+            ["b@e.co", "lead", ""],
+            ["c@e.co", "", ""],
+        ],
+        size=51,
+        limits=limits,
+    )
+
+    kinds = _kinds(report)
+    assert ("FILE_SIZE_LIMIT", None, None) in kinds and ("TOO_MANY_COLUMNS", 1, None) in kinds
+    assert ("COLUMN_TOO_LARGE", 2, "Email") in kinds and ("COLUMN_TOO_LARGE", 3, "Email") in kinds
+    assert ("FILE_ROW_LIMIT", 4, None) in kinds
+    assert report.files[0].rows == 3 and report.files[0].read_to_end
+
+
+def test_rows_n_checks_the_first_rows_and_says_what_it_skipped():
+    rows = [["Email", "Stage", "Born"]] + [["bad", "lead", ""]] * 10
+    report = _run(_request(CONTACT), rows, rows=4)
+
+    assert report.counts == {"INVALID_EMAIL": 4}
+    assert report.files[0].rows_checked == 4 and not report.files[0].read_to_end
+    assert [item.check for item in report.skipped] == ["rows of f.csv after line 5"]
+
+
+def test_many_problems_are_counted_but_listed_up_to_a_bound():
+    rows = [["Email", "Stage", "Born"]] + [["bad", "lead", ""]] * (KEPT_PER_KIND + 50)
+    report = _run(_request(CONTACT), rows)
+
+    assert len(report.errors) == KEPT_PER_KIND and report.not_listed == 50
+    assert report.counts == {"INVALID_EMAIL": KEPT_PER_KIND + 50}
+    assert "150 error(s)" in report.summary()
+
+
+def test_without_schema_local_checks_run_and_schema_checks_are_skipped():
+    run = Preflight(_request([*CONTACT, ("Colour", "favourite_colr", {})]), [("f.csv", 10)])
+    run.use_schema({}, {"0-1": "the token may not read the schema of 0-1: grant crm.schemas.contacts.read"})
+    run.check_file(run.files_to_read()[0], [["Email", "Stage", "Born", "Colour"], ["x", "nope", "", "blue"]])
+    report = run.finish()
+
+    assert [p.kind for p in report.errors] == [
+        "INVALID_EMAIL"
+    ]  # well-known email; no enumeration, no property check
+    assert [(s.check, s.reason) for s in report.skipped] == [
+        ("schema checks of 0-1", "the token may not read the schema of 0-1: grant crm.schemas.contacts.read")
+    ]
+
+
+def test_repeats_of_a_bounded_tracker_are_still_found_among_what_it_kept():
+    tracker = RepeatTracker(max_tracked=4)
+    assert tracker.repeats(["a", "b", "c"]) == []
+    assert tracker.repeats(["d", "e", "a", "e"]) == [2, 3] and tracker.full
+    assert tracker.repeats(["b", "z"]) == [0]
+
+
+def test_blank_lines_and_short_rows_keep_every_line_number():
+    rows = [
+        ["Email", "Stage", "Born"],
+        ["a@example.com", "lead", ""],
+        [],
+        ["b@example.com"],
+        ["bad", "lead", ""],
+    ]
+    report = _run(_request(CONTACT), rows)
+
+    assert _kinds(report) == [("INCORRECT_NUMBER_OF_COLUMNS", 4, None), ("INVALID_EMAIL", 5, "Email")]
+    assert report.files[0].rows == 3  # the blank line is no row
