@@ -179,34 +179,20 @@ def test_a_retry_after_a_complete_staging_does_not_query_again(hubspot_connectio
 
 
 def test_preflight_errors_stop_the_transfer_before_the_first_part(
-    hubspot_connection, source, tmp_path, monkeypatch, logged
+    hubspot_connection, source, tmp_path, logged
 ):
-    from airflow_provider_hubspot_imports.hooks.hubspot import HubSpotHook
+    with sqlite3.connect(source) as db:  # one bad address, in the second part
+        db.execute("UPDATE contacts SET email = 'not-an-email' WHERE id = 1500")
 
-    checked: list[tuple[str, list[str], str]] = []
-
-    def validate_import(self, import_request, files, *, rows="all"):
-        name = files[0].name
-        checked.append((import_request["files"][0]["fileName"], [f.name for f in files], rows))
-        return {
-            "errors": [f"{name}: unknown property 'lastname'"] if name == "part-00002.csv" else [],
-            "warnings": [],
-        }
-
-    monkeypatch.setattr(HubSpotHook, "validate_import", validate_import, raising=False)
-
-    # A mapping error is permanent: the task fails without retries.
-    with pytest.raises(AirflowFailException, match=r"part-00002.csv: unknown property 'lastname'"):
+    # A problem HubSpot would fail rows for is permanent: the task fails without retries.
+    with pytest.raises(AirflowFailException, match=r"INVALID_EMAIL") as failure:
         run(operator(tmp_path))
+    assert "part-00002.csv" in str(failure.value)
     assert hubspot_connection.started_imports() == []  # part 1 was fine, yet not started either
-    assert checked[:2] == [
-        ("part-00001.csv", ["part-00001.csv"], "all"),
-        ("part-00002.csv", ["part-00002.csv"], "all"),
-    ]
 
     summary = run(operator(tmp_path, preflight="warn"), try_number=2)
     assert len(summary["parts"]) == 3
-    assert "(preflight='warn')" in logged()
+    assert "Uploading anyway (preflight='warn')" in logged()
 
 
 def test_without_waiting_the_task_ends_once_every_part_started_within_the_slots(
@@ -225,34 +211,26 @@ def test_without_waiting_the_task_ends_once_every_part_started_within_the_slots(
 
 
 def test_a_retry_with_another_mapping_stages_again_unless_parts_were_imported(
-    hubspot_connection, source, tmp_path, monkeypatch, logged
+    hubspot_connection, source, tmp_path, logged
 ):
-    from airflow_provider_hubspot_imports.hooks.hubspot import HubSpotHook
+    with pytest.raises(AirflowFailException, match=r"PROPERTY_DEFINITION_NOT_FOUND"):
+        run(operator(tmp_path, properties={"lastname": "surname"}))  # contacts have no such property
 
-    def validate_import(self, import_request, files, *, rows="all"):
-        header = import_request["files"][0]["fileImportPage"]["columnMappings"]
-        names = [column["propertyName"] for column in header]
-        return {"errors": ["unknown property 'lastname'"] if "lastname" in names else [], "warnings": []}
-
-    monkeypatch.setattr(HubSpotHook, "validate_import", validate_import, raising=False)
-    with pytest.raises(AirflowFailException, match="unknown property 'lastname'"):
-        run(operator(tmp_path))
-
-    fixed = operator(tmp_path, properties={"lastname": "last_name"})
+    fixed = operator(tmp_path, properties={"firstname": "firstname"})
     summary = run(fixed, try_number=2)  # the mapping was fixed: the staging is made again
 
     assert "(it was made from another query, parameters or mapping): staging again" in logged()
     mappings = hubspot_connection.started_imports()[0]["import_request"]["files"][0]["fileImportPage"]
-    assert [m["propertyName"] for m in mappings["columnMappings"]] == ["email", "firstname", "last_name"]
+    assert [m["propertyName"] for m in mappings["columnMappings"]] == ["email", "firstname", "lastname"]
     assert len(summary["parts"]) == 3
 
     hubspot_connection.set_start_lifecycle([("PROCESSING",)])
     with pytest.raises(AirflowSensorTimeout):
         # Parts started, still running when the try gives up.
-        run(operator(tmp_path, properties={"lastname": "last_name"}, timeout=0.3), run_id="manual__2")
+        run(operator(tmp_path, properties={"firstname": "firstname"}, timeout=0.3), run_id="manual__2")
     with pytest.raises(HubSpotInputError, match="has parts imported already, but it was made from another"):
         run(
-            operator(tmp_path, sql=QUERY + " LIMIT 10", properties={"lastname": "last_name"}),
+            operator(tmp_path, sql=QUERY + " LIMIT 10", properties={"firstname": "firstname"}),
             run_id="manual__2",
             try_number=2,
         )

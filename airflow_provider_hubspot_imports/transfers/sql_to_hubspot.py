@@ -59,8 +59,9 @@ class SqlToHubSpotImportOperator(BaseOperator):
     :param max_active_imports: most parts started and not yet finished at once (default 3, what
         HubSpot processes at once).
     :param remove_staged_files: remove the staging after success (default True).
-    :param preflight: check each staged file before its upload: ``"error"`` (default) fails on
-        errors, ``"warn"`` logs them, ``"off"`` skips the check.
+    :param preflight: check each staged file against its request and the account's schema before
+        the first upload (`HubSpotHook.validate_import`): ``"error"`` (default) fails on errors
+        without retries, ``"warn"`` logs them, ``"off"`` skips the check. See docs/preflight.md.
     :param wait_for_completion: wait until every part ended and apply the quality gate (default True).
     :param deferrable: wait in the triggerer between checks; defaults to
         ``[operators] default_deferrable``.
@@ -190,7 +191,7 @@ class SqlToHubSpotImportOperator(BaseOperator):
         try:
             runner = self._runner(context, hook, staging, manifest, mapping)
             runner.reconnect()
-            self._preflight(hook, runner)
+            self._preflight(context, hook, runner)
             self._drive(runner, deadline)
             return self._finish(context, hook, runner, staging, manifest)
         except HubSpotError as error:
@@ -373,14 +374,12 @@ class SqlToHubSpotImportOperator(BaseOperator):
             log=self.log,
         )
 
-    def _preflight(self, hook: HubSpotHook, runner: PartRunner) -> None:
+    def _preflight(self, context: Context, hook: HubSpotHook, runner: PartRunner) -> None:
         """Every part not yet started is checked before the first upload of this try."""
-        from airflow_provider_hubspot_imports.transfers.preflight import preflight
+        from airflow_provider_hubspot_imports.transfers.preflight import preflight_parts
 
-        for part in runner.waiting:
-            path = runner.staging.file(part.file.name)
-            if not preflight(hook, runner.request_for(part), [path], self.preflight, self.log):
-                return  # the hook cannot check: said once
+        parts = [(runner.request_for(part), runner.staging.file(part.file.name)) for part in runner.waiting]
+        preflight_parts(hook, parts, self.preflight, context, self.log)
 
     def _drive(self, runner: PartRunner, deadline: float) -> None:
         """Start parts as slots free up, poll the active ones, until all ended (or, without

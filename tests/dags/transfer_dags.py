@@ -44,7 +44,7 @@ with DAG("test_transfer_incremental", schedule=None, start_date=START, catchup=F
         ),
         object_type="contacts",
         id_property="email",
-        properties={"updated_at": "last_synced"},
+        properties={"updated_at": "date_of_birth"},  # a date property of the emulator's contacts
         incremental_column="updated_at",
         outlets=[CONTACTS],
         poke_interval=0.1,
