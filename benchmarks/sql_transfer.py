@@ -13,7 +13,7 @@ Goals: the transfer takes at most 2x the floor (best round of each) at 1,000,000
 grows by at most 100 MB over the process's warmed-up baseline, at 100,000 and at 1,000,000 rows.
 
     python benchmarks/sql_transfer.py            # 100,000 and 1,000,000 rows, 2 rounds
-    python benchmarks/sql_transfer.py --quick    # 50,000 rows, 1 round (CI)
+    python benchmarks/sql_transfer.py --quick    # 200,000 rows, 1 round (CI)
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ from benchmarks.upload_memory import start_emulator  # noqa: E402
 
 GOAL_RATIO = 2.0
 GOAL_RSS_MB = 100.0
-# Quick mode (50,000 rows, one round: fixed costs weigh more) fails only beyond these.
-QUICK_LIMIT_RATIO = 4.0
+# Quick mode (200,000 rows, one round: fixed costs weigh more) fails only beyond these.
+QUICK_LIMIT_RATIO = 6.0
 QUICK_LIMIT_RSS_MB = 150.0
 COLUMNS = "id, email, firstname, lastname, company, score, active, signed_up"
 
@@ -85,7 +85,7 @@ class Settings:
 
 
 FULL = Settings((100_000, 1_000_000), 2, False)
-QUICK = Settings((50_000,), 1, True)
+QUICK = Settings((200_000,), 1, True)
 
 
 def fill_table(pg: Any, rows: int) -> None:
@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true", help="50,000 rows, one round")
+    parser.add_argument("--quick", action="store_true", help="200,000 rows, one round")
     parser.add_argument(
         "--rows", type=int, nargs="*", help="the table sizes to measure (the last gets the ratio)"
     )
