@@ -24,6 +24,7 @@ HOW_TO_GUIDES = (
     "/docs/testing.md",
     "/docs/production.md",
     "/docs/lineage.md",
+    "/docs/transfer.md",
 )
 LOGO = "/docs/integration-logos/hubspot-imports.svg"
 
@@ -76,6 +77,14 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_hubspot_imports.operators.export",
                     "airflow_provider_hubspot_imports.operators.validate",
                 ],
+            }
+        ],
+        "transfers": [
+            {
+                "source-integration-name": "Common SQL",
+                "target-integration-name": "HubSpot",
+                "python-module": "airflow_provider_hubspot_imports.transfers.sql_to_hubspot",
+                "how-to-guide": "/docs/transfer.md",
             }
         ],
         "triggers": [

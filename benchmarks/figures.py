@@ -2,7 +2,8 @@
 emulator process, the emulator's capacity last of those, against the rates the other figures
 drove; then the triggerer's cost, whose child process starts an emulator of its own; then the
 async client against the raw asyncio floor (and the pool-size figure), whose child process starts
-a stand-in server of its own; pre-flight last, in child processes with an emulator thread each."""
+a stand-in server of its own; pre-flight, in child processes with an emulator thread each;
+last, the SQL transfer, with a PostgreSQL cluster and an emulator of its own."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from benchmarks import (
     floor_cost,
     preflight,
     rate_limit,
+    sql_transfer,
     triggerer_cost,
 )
 from benchmarks.emulator_process import EmulatorProcess
@@ -54,4 +56,6 @@ def run_all(*, quick: bool, say: Callable[[str], None]) -> list[Row]:
     rows += floor_cost.measure(floor_cost.QUICK if quick else floor_cost.FULL)
     say("9 pre-flight: validate_import against a bare csv.reader pass, and its memory")
     rows += preflight.measure(preflight.QUICK if quick else preflight.FULL, quick=quick)
+    say("10 SQL transfer from PostgreSQL against psql's CSV export and one upload")
+    rows += sql_transfer.measure(sql_transfer.QUICK if quick else sql_transfer.FULL)
     return rows

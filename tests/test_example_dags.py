@@ -37,6 +37,7 @@ def test_example_dags_parse_without_errors(example_dagbag):
             "example_hubspot_failed_rows",
             "example_hubspot_import_watch",
             "example_hubspot_preflight",
+            "example_hubspot_sql_transfer",
         }
     )
 
@@ -127,3 +128,33 @@ def test_preflight_example_stops_a_broken_file_before_the_upload(run_example_dag
     ]
     assert "Pre-flight FAILED: 2 error(s)" in result.output
     assert [request.method for request in done_at_once.requests()] == ["GET"]  # the schema, no upload
+
+
+def test_sql_transfer_moves_a_sqlite_table_into_contacts(
+    run_example_dag, example_dagbag, done_at_once, tmp_path, monkeypatch
+):
+    import json
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SQLITE_DEFAULT",
+        json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "default.db")}),
+    )
+    transfer = example_dagbag.get_dag("example_hubspot_sql_transfer").get_task("contacts_to_hubspot")
+    monkeypatch.setattr(transfer, "poke_interval", 0.1)  # the example checks every 10 s
+    monkeypatch.setattr(transfer, "staging_path", str(tmp_path / "staging"))
+
+    result = run_example_dag("example_hubspot_sql_transfer", {"rows": 2500})
+
+    assert result.task_states == {"fill_sample_table": "success", "contacts_to_hubspot": "success"}
+    summary = result.xcoms["contacts_to_hubspot"]
+    started = done_at_once.started_imports()
+    assert [(s["uploads"][0].filename, s["uploads"][0].lines - 1) for s in started] == [
+        ("part-00001.csv", 1000),
+        ("part-00002.csv", 1000),
+        ("part-00003.csv", 500),
+    ]
+    assert [p["import_id"] for p in summary["parts"]] == [str(s["id"]) for s in started]
+    assert summary["rows_sent"] == 2500 and summary["created"] == 2500
+    mappings = started[0]["import_request"]["files"][0]["fileImportPage"]["columnMappings"]
+    assert [m["propertyName"] for m in mappings] == ["email", "firstname", "lastname"]
+    assert "Imported 2500 rows in 3 part(s): 2500 created, 0 updated, 0 error rows." in result.output

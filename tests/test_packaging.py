@@ -43,7 +43,8 @@ def requirements(*groups: str) -> list[Requirement]:
 
 def third_party_imports(path: Path) -> set[str]:
     """Dotted names imported by one file (absolute imports only), past the standard library and this
-    package, with `airflow.providers.<name>` kept whole (each is its own distribution)."""
+    package, with `airflow.providers.<name>` kept whole (each is its own distribution), and
+    `airflow.providers.common.<name>` too (apache-airflow-providers-common-sql, ...)."""
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
@@ -56,7 +57,10 @@ def third_party_imports(path: Path) -> set[str]:
         if top in sys.stdlib_module_names or top == package.__name__:
             continue
         parts = name.split(".")
-        kept.add(".".join(parts[:3]) if parts[:2] == ["airflow", "providers"] and len(parts) > 2 else top)
+        if parts[:3] == ["airflow", "providers", "common"] and len(parts) > 3:
+            kept.add(".".join(parts[:4]))
+        else:
+            kept.add(".".join(parts[:3]) if parts[:2] == ["airflow", "providers"] and len(parts) > 2 else top)
     return kept
 
 
@@ -81,7 +85,7 @@ def _distributions_with_files_of(module: str) -> tuple[str, ...]:
 def distributions_for(module: str) -> set[str]:
     """Canonical names of the distributions that can provide an imported module."""
     if module.startswith("airflow.providers."):
-        return {canonicalize_name("apache-airflow-providers-" + module.split(".")[2])}
+        return {canonicalize_name("apache-airflow-providers-" + "-".join(module.split(".")[2:]))}
     names = _packages_distributions().get(module) or _distributions_with_files_of(module)
     installed: set[str] = {canonicalize_name(name) for name in names}
     if module == "airflow":  # apache-airflow 3 is a meta distribution over apache-airflow-core
