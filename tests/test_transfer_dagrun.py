@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from lineage_support import asset_event_extras
+from lineage_support import asset_event_extras, last_asset_event_id
 from transfer_support import SOURCE_CONN_ID, contacts_table, sqlite_connection_json
 
 from airflow_provider_hubspot_imports._compat import AIRFLOW_V3
@@ -81,6 +81,7 @@ def test_the_watermark_advances_only_after_a_run_within_the_gate(
     Variable.delete(key)
     params = {"staging": str(tmp_path / "staging")}
     hubspot_connection.set_start_lifecycle([("DONE",)])
+    events_before = last_asset_event_id()
 
     first = run_dag("test_transfer_incremental", params)
 
@@ -88,7 +89,7 @@ def test_the_watermark_advances_only_after_a_run_within_the_gate(
     assert first.xcoms["to_hubspot"]["rows_sent"] == 2500
     assert json.loads(Variable.get(key)) == "2026-01-28" == first.xcoms["to_hubspot"]["watermark"]
     if AIRFLOW_V3:  # Airflow 2.11's dag.test() records no dataset event for a dataset not serialized
-        (extra,) = asset_event_extras("hubspot://transfer-tests/contacts")
+        (extra,) = asset_event_extras("hubspot://transfer-tests/contacts", after_id=events_before)
         assert extra["rows_sent"] == 2500 and extra["created"] == 2500 and extra["object_type_id"] == "0-1"
         assert [part["import_id"] for part in extra["parts"]] == [
             p["import_id"] for p in first.xcoms["to_hubspot"]["parts"]
