@@ -234,6 +234,8 @@ class RowChecker:
     def _check_column(self, column: _Column, cells: Sequence[str], line: int) -> None:
         """One column of a chunk: its distinct values through the checker; the cells are walked
         one by one only for a repeat or when a value was refused (to find its lines)."""
+        if column.repeats is None and column.accepted.issuperset(cells):
+            return  # every value already accepted: lookups in a small set, no new set built
         distinct = set(cells)
         if column.repeats is not None:
             for offset in column.repeats.repeats(cells, distinct):
@@ -318,12 +320,13 @@ class RowChecker:
             if plan_column.index not in self.positions or plan_column.is_association:
                 continue
             prop = self.properties.get(plan_column.index)
+            required = plan_column.index in self.required
             column = _Column(
                 position=self.positions[plan_column.index],
                 name=plan_column.name,
                 checker=cell_checker(plan_column, prop, self.plan.date_format),
-                accepted=set(),
-                required=plan_column.index in self.required,
+                required=required,
+                accepted=set() if required else {""},  # a blank cell writes nothing
             )
             if plan_column.is_id:
                 column.repeats = RepeatTracker()
