@@ -356,3 +356,32 @@ def test_long_cells_are_found_in_their_column_and_line_among_many_short_ones():
         ("COLUMN_TOO_LARGE", 13, "Email"),
         ("COLUMN_TOO_LARGE", 21, "Born"),
     ]
+
+
+def test_values_accepted_in_earlier_chunks_do_not_hide_a_later_blank_or_bad_cell():
+    # Chunks whose values were all accepted before are settled at once; a required column's blank
+    # cell and an optional column's bad value in a later chunk are still found on their lines.
+    deals = {
+        "0-3": [
+            {"name": "dealname", "type": "string"},
+            {"name": "dealstage", "type": "string"},
+            {"name": "pipeline", "type": "string"},
+            {"name": "amount", "type": "number"},
+        ]
+    }
+    columns = [
+        ("Name", "dealname", {}),
+        ("Stage", "dealstage", {}),
+        ("Pipeline", "pipeline", {}),
+        ("Amount", "amount", {}),
+    ]
+    rows = [["Name", "Stage", "Pipeline", "Amount"]]
+    rows += [[f"deal {n % 3}", "won", "default", "" if n % 2 else str(n % 5)] for n in range(3000)]
+    rows[2500][1] = ""  # line 2501: a required value left blank
+    rows[2700][3] = "12,5"  # line 2701: not a number
+
+    report = _run(_request(columns, operation="CREATE", object_type="0-3"), rows, schema=deals)
+    assert _kinds(report) == [
+        ("MISSING_REQUIRED_PROPERTY", 2501, "Stage"),
+        ("COULD_NOT_PARSE_NUMBER", 2701, "Amount"),
+    ]
