@@ -1,6 +1,6 @@
 """Repeated values in an id column, found a chunk of rows at a time.
 
-The values seen so far are kept in a set, up to `MAX_TRACKED` of them per column (about 13 MB for
+The values seen so far are kept in a set, up to `MAX_TRACKED` of them per column (about 14 MB for
 e-mail addresses): past that, new values are no longer kept and the report says from which line. A
 chunk costs two set operations in C (its distinct values met with the set, then added to it); only
 a chunk that holds a repeat is searched in Python.
