@@ -333,3 +333,55 @@ def test_blank_lines_and_short_rows_keep_every_line_number():
 
     assert _kinds(report) == [("INCORRECT_NUMBER_OF_COLUMNS", 4, None), ("INVALID_EMAIL", 5, "Email")]
     assert report.files[0].rows == 3  # the blank line is no row
+
+
+def test_an_email_with_any_unicode_space_is_refused_in_a_clean_chunk():
+    # The chunk-wide proof and the address pattern agree: a no-break space is a space.
+    clean = [f"p{n}@example.com" for n in range(50)]
+    assert email_checker(clean) == {}
+    assert email_checker([*clean, "first\u00a0last@example.com"]) == {
+        "first\u00a0last@example.com": "INVALID_EMAIL"
+    }
+
+
+def test_long_cells_are_found_in_their_column_and_line_among_many_short_ones():
+    limits = Limits(value_chars=40)
+    rows = [["Email", "Stage", "Born"]] + [[f"p{n}@example.com", "lead", ""] for n in range(30)]
+    rows[12][0] = "x" * 41 + "@example.com"
+    rows[20][2] = "9" * 41
+
+    kinds = _kinds(_run(_request(CONTACT), rows, limits=limits))
+    assert ("COLUMN_TOO_LARGE", 13, "Email") in kinds and ("COLUMN_TOO_LARGE", 21, "Born") in kinds
+    assert [kind for kind in kinds if kind[0] == "COLUMN_TOO_LARGE"] == [
+        ("COLUMN_TOO_LARGE", 13, "Email"),
+        ("COLUMN_TOO_LARGE", 21, "Born"),
+    ]
+
+
+def test_values_accepted_in_earlier_chunks_do_not_hide_a_later_blank_or_bad_cell():
+    # Chunks whose values were all accepted before are settled at once; a required column's blank
+    # cell and an optional column's bad value in a later chunk are still found on their lines.
+    deals = {
+        "0-3": [
+            {"name": "dealname", "type": "string"},
+            {"name": "dealstage", "type": "string"},
+            {"name": "pipeline", "type": "string"},
+            {"name": "amount", "type": "number"},
+        ]
+    }
+    columns = [
+        ("Name", "dealname", {}),
+        ("Stage", "dealstage", {}),
+        ("Pipeline", "pipeline", {}),
+        ("Amount", "amount", {}),
+    ]
+    rows = [["Name", "Stage", "Pipeline", "Amount"]]
+    rows += [[f"deal {n % 3}", "won", "default", "" if n % 2 else str(n % 5)] for n in range(3000)]
+    rows[2500][1] = ""  # line 2501: a required value left blank
+    rows[2700][3] = "12,5"  # line 2701: not a number
+
+    report = _run(_request(columns, operation="CREATE", object_type="0-3"), rows, schema=deals)
+    assert _kinds(report) == [
+        ("MISSING_REQUIRED_PROPERTY", 2501, "Stage"),
+        ("COULD_NOT_PARSE_NUMBER", 2701, "Amount"),
+    ]

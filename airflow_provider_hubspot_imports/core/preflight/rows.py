@@ -13,7 +13,6 @@ import gc
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
-from operator import itemgetter
 
 from airflow_provider_hubspot_imports.core.preflight import values
 from airflow_provider_hubspot_imports.core.preflight.duplicates import MAX_TRACKED, RepeatTracker
@@ -106,9 +105,6 @@ class _Column:
     repeats: RepeatTracker | None = None
     repeat_type: str = "DUPLICATE_ALTERNATE_ID"
     repeats_full_at: int | None = None  # the line from which repeats were no longer tracked
-
-    def __post_init__(self) -> None:
-        self.cell = itemgetter(self.position)
 
 
 class RowChecker:
@@ -225,18 +221,23 @@ class RowChecker:
             chunk = self._fit_rows(chunk, line)
         if not chunk:
             return
-        # A row no longer than the limit holds no cell longer than it: one join per row, no loop.
-        if max(map(len, map("".join, chunk))) > self.limits.value_chars:
-            self._long_cells(chunk, line)
+        # The chunk turned into one tuple per column by a single `zip` in C: each checked column
+        # is then a ready sequence, with no per-cell getter call.
+        by_position = list(zip(*chunk, strict=True))
+        # A column of the chunk no longer than the limit in all holds no cell longer than it: one
+        # join per column, not per row.
+        if max(map(len, map("".join, by_position)), default=0) > self.limits.value_chars:
+            self._long_cells(by_position, line)
         for column in columns:
-            self._check_column(column, chunk, line)
+            self._check_column(column, by_position[column.position], line)
 
-    def _check_column(self, column: _Column, chunk: list[Sequence[str]], line: int) -> None:
-        """One column of a chunk: its distinct values through the checker; the cells themselves are
-        listed only for repeat tracking or when a value was refused (to find its lines)."""
+    def _check_column(self, column: _Column, cells: Sequence[str], line: int) -> None:
+        """One column of a chunk: its distinct values through the checker; the cells are walked
+        one by one only for a repeat or when a value was refused (to find its lines)."""
+        if column.repeats is None and column.accepted.issuperset(cells):
+            return  # every value already accepted: lookups in a small set, no new set built
+        distinct = set(cells)
         if column.repeats is not None:
-            cells = list(map(column.cell, chunk))
-            distinct = set(cells)
             for offset in column.repeats.repeats(cells, distinct):
                 self._error(
                     column.repeat_type,
@@ -248,14 +249,13 @@ class RowChecker:
             if column.repeats.full and column.repeats_full_at is None:
                 column.repeats_full_at = line
         else:
-            distinct = set(map(column.cell, chunk))
             distinct -= column.accepted
             if not distinct:
                 return
         if column.required:
             blank = {text for text in distinct if not text.strip()}
             if blank:
-                for offset, text in enumerate(map(column.cell, chunk)):
+                for offset, text in enumerate(cells):
                     if text in blank:
                         self._error(
                             "MISSING_REQUIRED_PROPERTY", "the value is blank.", line + offset, column.name
@@ -272,7 +272,7 @@ class RowChecker:
             column.accepted.update(texts if not refused else (text for text in texts if text not in refused))
         if refused:
             date_format = self.plan.date_format
-            for offset, text in enumerate(map(column.cell, chunk)):
+            for offset, text in enumerate(cells):
                 kind = refused.get(text)
                 if kind is not None:
                     self._error(kind, _describe(kind, date_format), line + offset, column.name, text)
@@ -320,12 +320,13 @@ class RowChecker:
             if plan_column.index not in self.positions or plan_column.is_association:
                 continue
             prop = self.properties.get(plan_column.index)
+            required = plan_column.index in self.required
             column = _Column(
                 position=self.positions[plan_column.index],
                 name=plan_column.name,
                 checker=cell_checker(plan_column, prop, self.plan.date_format),
-                accepted=set(),
-                required=plan_column.index in self.required,
+                required=required,
+                accepted=set() if required else {""},  # a blank cell writes nothing
             )
             if plan_column.is_id:
                 column.repeats = RepeatTracker()
@@ -336,15 +337,17 @@ class RowChecker:
                 columns.append(column)
         return columns
 
-    def _long_cells(self, chunk: list[Sequence[str]], line: int) -> None:
+    def _long_cells(self, by_position: list[tuple[str, ...]], line: int) -> None:
         names = {self.positions.get(column.index): column.name for column in self.plan.columns}
-        for offset, row in enumerate(chunk):
-            for position, value in enumerate(row):
-                if len(value) > self.limits.value_chars:
+        limit = self.limits.value_chars
+        for position, cells in enumerate(by_position):
+            if len("".join(cells)) <= limit or max(map(len, cells)) <= limit:
+                continue
+            for offset, value in enumerate(cells):
+                if len(value) > limit:
                     self._error(
                         "COLUMN_TOO_LARGE",
-                        f"the value has {len(value):,} characters; HubSpot stores at most "
-                        f"{self.limits.value_chars:,}.",
+                        f"the value has {len(value):,} characters; HubSpot stores at most {limit:,}.",
                         line + offset,
                         names.get(position),
                     )
