@@ -12,7 +12,7 @@ import os
 import sys
 from types import SimpleNamespace
 
-from sigterm_support import on_sigterm_call_on_kill
+from sigterm_support import on_sigterm_call_on_kill, say
 
 from airflow_provider_hubspot_imports.sensors.imports import ImportStateSensor
 
@@ -42,7 +42,7 @@ def main(import_id: str, which_try: str) -> None:
         result = poke(context)  # type: ignore[arg-type]
         os.environ.pop("AIRFLOW_CONN_HUBSPOT_DEFAULT", None)
         sensor.poke = poke_without_connection  # type: ignore[method-assign]
-        print("poked", flush=True)
+        say("poked")
         return result
 
     def poke_without_connection(context: object) -> bool:

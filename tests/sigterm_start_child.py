@@ -12,7 +12,7 @@ import sys
 from types import SimpleNamespace
 from typing import Any
 
-from sigterm_support import on_sigterm_call_on_kill
+from sigterm_support import on_sigterm_call_on_kill, say
 
 from airflow_provider_hubspot_imports.operators.imports import HubSpotStartImportOperator
 
@@ -59,7 +59,7 @@ def main(csv_path: str, which_try: str, run_id: str) -> None:
         result = poll(hook, raw_record)
         os.environ.pop("AIRFLOW_CONN_HUBSPOT_DEFAULT", None)
         operator._poll = lambda hook, raw_record: raw_record  # type: ignore[method-assign]
-        print(f"polled {operator.import_id}", flush=True)
+        say(f"polled {operator.import_id}")
         return result
 
     operator._poll = poll_then_lose_the_connection  # type: ignore[method-assign]
