@@ -51,32 +51,34 @@ def start_exactly_once(
     key: StartKey | None,
     log: Any,
     store: Any = None,
+    store_name: str = STATE_STORE_KEY,
 ) -> tuple[ImportRecord, bool]:
     """Start `import_request` once under `key`, or adopt the import already started under it:
     (the import's record, whether it was adopted).
 
     `store`: Airflow 3.3's ``task_state_store`` (anything with ``get(name)`` and ``set(name,
-    value)``), or None. An import kept there is reconnected to while active, reused when DONE,
+    value)``), or None; `store_name`: the name the import's id is kept under (one per import
+    when a task starts several). An import kept there is reconnected to while active, reused when DONE,
     and replaced by a new import when it ended FAILED, CANCELED or REVERTED (whoever canceled
     it: a retry or a clear means "do it again"). `key` should be narrowed to the request
     (`StartKey.for_request`), so that only an import of this very request is ever adopted.
     """
     if key is not None and store is not None:
-        found = _kept_import(hook, key, store, log)
+        found = _kept_import(hook, key, store.get(store_name), log)
         if found is not None:
             return found, True
     record, adopted = start_once(hook, import_request, files, key, log)
     if key is not None and store is not None:
-        store.set(STATE_STORE_KEY, state_store_value(key, record.id))
+        store.set(store_name, state_store_value(key, record.id))
     return record, adopted
 
 
-def _kept_import(hook: HubSpotHook, key: StartKey, store: Any, log: Any) -> ImportRecord | None:
+def _kept_import(hook: HubSpotHook, key: StartKey, kept: Any, log: Any) -> ImportRecord | None:
     """The import an earlier try kept in the task state store, read afresh; None when there is
     none, or when it ended in a failure state (then a new one is started)."""
     from airflow_provider_hubspot_imports.models import FAILURE_STATES
 
-    import_id = stored_import_id(key, store.get(STATE_STORE_KEY))
+    import_id = stored_import_id(key, kept)
     if import_id is None:
         return None
     record = hook.get_import(import_id)

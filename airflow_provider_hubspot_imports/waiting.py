@@ -103,18 +103,16 @@ def _first_errors(
 
 
 def will_retry(ti: Any) -> bool:
-    """Whether Airflow retries this task instance when the current try fails.
-
-    Airflow 3 decides it on the server before the try starts (`should_retry` in the context the
-    worker receives, read by `task_runner._finalize_task_failure`); Airflow 2.11 from the try
-    number (`TaskInstance.is_eligible_to_retry`). Both are in memory: no round trip. Unknown (no
-    task instance, as in a bare `execute()` call) counts as no retry.
-    """
+    """Whether Airflow retries this task instance when the current try fails: its public
+    `try_number` and `max_tries` (Airflow 3's `RuntimeTaskInstance` and 2.11's `TaskInstance`
+    alike: a try is retried while ``try_number <= max_tries``), else 2.11's
+    `is_eligible_to_retry()`. Both are in memory: no round trip. Unknown (no task instance, as in
+    a bare `execute()` call) counts as no retry."""
     if ti is None:
         return False
-    from_server = getattr(ti, "_ti_context_from_server", None)
-    if from_server is not None:
-        return bool(getattr(from_server, "should_retry", False))
+    try_number, max_tries = getattr(ti, "try_number", None), getattr(ti, "max_tries", None)
+    if isinstance(try_number, int) and isinstance(max_tries, int):
+        return try_number <= max_tries
     eligible = getattr(ti, "is_eligible_to_retry", None)
     return bool(eligible()) if callable(eligible) else False
 

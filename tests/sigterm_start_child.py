@@ -36,15 +36,14 @@ def start_operator(csv_path: str) -> HubSpotStartImportOperator:
 
 def task_instance(run_id: str, try_number: int, retry: bool) -> SimpleNamespace:
     """What the operator reads of Airflow's task instance: its identity (the key), and whether
-    Airflow retries this try (Airflow 3's context from the server, Airflow 2.11's method)."""
+    Airflow retries this try (its try number and max tries, public on Airflow 3 and 2.11)."""
     return SimpleNamespace(
         dag_id=DAG_ID,
         run_id=run_id,
         task_id=TASK_ID,
         map_index=-1,
         try_number=try_number,
-        _ti_context_from_server=SimpleNamespace(should_retry=retry),
-        is_eligible_to_retry=lambda: retry,
+        max_tries=try_number if retry else try_number - 1,
         xcom_push=lambda key, value: None,  # the "HubSpot import" link
     )
 

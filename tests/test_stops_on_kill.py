@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from sigterm_support import SIGKILL_AFTER, sigterm_when_ready
 
+from airflow_provider_hubspot_imports.canceling import QUICK_CANCEL_SECONDS
 from airflow_provider_hubspot_imports.sensors.imports import ImportStateSensor
 from airflow_provider_hubspot_imports.testing import HubSpotEmulator
-from airflow_provider_hubspot_imports.canceling import QUICK_CANCEL_SECONDS
 
 CHILD = Path(__file__).parent / "sigterm_child.py"
 

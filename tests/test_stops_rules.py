@@ -109,8 +109,14 @@ def test_the_deadline_kind_comes_from_the_settings():
     assert deadline_kind(ImportStateSensor(task_id="wait", import_id=1, timeout=60)) is Ending.WAIT_TIMEOUT
 
 
-def test_unknown_task_instance_counts_as_no_retry():
-    assert will_retry(None) is False
+def test_retries_are_read_from_public_task_instance_fields():
+    from types import SimpleNamespace
+
+    assert will_retry(None) is False  # unknown: no retry
+    assert will_retry(SimpleNamespace(try_number=1, max_tries=1)) is True
+    assert will_retry(SimpleNamespace(try_number=2, max_tries=1)) is False
+    assert will_retry(SimpleNamespace(try_number=1, max_tries=0)) is False
+    assert will_retry(SimpleNamespace(is_eligible_to_retry=lambda: True)) is True  # Airflow 2.11's method
 
 
 @pytest.mark.parametrize("interval", [0, timedelta(0)], ids=["0", "timedelta(0)"])

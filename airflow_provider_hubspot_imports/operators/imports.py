@@ -189,7 +189,7 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
 
         if self.idempotency_key is False:
             return None
-        ti = context["ti"]
+        ti: Any = context.get("ti")
         map_index = getattr(ti, "map_index", -1)
         if isinstance(self.idempotency_key, str):
             key = start_key.own_key(self.idempotency_key, map_index)
@@ -202,8 +202,12 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
         from airflow_provider_hubspot_imports.hooks.upload import file_list
         from airflow_provider_hubspot_imports.starting import start_exactly_once
 
-        store = context.get("task_state_store")
+        store = self._state_store(context)
         return start_exactly_once(hook, self.import_request, file_list(self.files), key, self.log, store)
+
+    def _state_store(self, context: Context) -> Any:
+        """Airflow 3.3's ``task_state_store`` of this task instance; None before 3.3."""
+        return context.get("task_state_store")
 
     def _started_import_id(self, context: Context) -> str | None:
         """This task instance's import, without the record a resume would have carried: the id
@@ -222,7 +226,7 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
             return None
         if key is None:
             return None
-        store: Any = context.get("task_state_store")
+        store = self._state_store(context)
         if store is not None and (import_id := stored_import_id(key, store.get(STATE_STORE_KEY))) is not None:
             return import_id
         hook = hook_for(self.hubspot_conn_id)
