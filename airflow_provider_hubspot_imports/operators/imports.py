@@ -87,7 +87,8 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
         import, or a quality-gate breach, still fails it).
     :param cancel_on_timeout: cancel the import when the task gives up on it for good: its
         `timeout` (also with `soft_fail`), `execution_timeout` or a kill on the last try, a person
-        marking or clearing it while deferred. Never when a retry or another triggerer waits on:
+        marking it failed or skipped while deferred (a clear leaves it for the re-run). Never when
+        a retry or another triggerer waits on:
         the retry reconnects to the same import. See docs/stopping.md.
     """
 

@@ -55,7 +55,8 @@ class ImportStateSensor(CancelOnGiveUp, BaseSensorOperator):
         fraction (e.g. 0.05) fails. A gate failure lists the import's first errors.
     :param cancel_on_timeout: cancel the import when the task gives up on it for good: its
         `timeout` (also with `soft_fail`), `execution_timeout` or a kill on the last try, a person
-        marking or clearing it while deferred. Never when a retry or another triggerer waits on;
+        marking it failed or skipped while deferred (a clear leaves it for the re-run). Never when
+        a retry or another triggerer waits on;
         see docs/stopping.md.
     :param deferrable: wait in the triggerer (`ImportStateTrigger`) instead of a worker; defaults to
         ``[operators] default_deferrable``. The import is checked once first and the task only

@@ -55,8 +55,9 @@ class ImportStateTrigger(BaseTrigger):
         import just before it defers, so it sets this one interval later: no request is wasted on a
         state it has just read. After a triggerer restart a past time means "poll now".
     :param cancel_on_timeout: cancel the import when a person marks the deferred task failed or
-        skipped, or clears it (Airflow 3.3+ calls `on_kill` then). Not when the trigger moves to
-        another triggerer or the task will be retried: the task's state tells these apart.
+        skipped (Airflow 3.3+ calls `on_kill` then). Not when the task was cleared (its re-run
+        reconnects to the import), the trigger moves to another triggerer or the task will be
+        retried: the task's state tells these apart (`core.endings`).
     :param exponential_backoff: double the interval after each poll, as a sensor's
         ``exponential_backoff`` does; `max_wait` caps it (seconds). Restarts from `poll_interval`
         when the trigger is started again (another triggerer, a restart).
