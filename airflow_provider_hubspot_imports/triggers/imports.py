@@ -224,9 +224,15 @@ class ImportStateTrigger(BaseTrigger):
             )
             return
         reason = f"the task was marked {state} while deferred"
-        await asyncio.to_thread(
+        cancel = asyncio.to_thread(
             cancel_quietly, self.hubspot_conn_id, self.import_id, reason, self.log, quick=True
         )
+        try:  # the connection's lookup, then one attempt of at most QUICK_CANCEL_SECONDS
+            await asyncio.wait_for(cancel, TRIGGER_STEP_SECONDS)
+        except asyncio.TimeoutError:
+            self.log.error(
+                "Could not cancel HubSpot import %s after %s: no answer in time.", self.import_id, reason
+            )
 
     def _timeout_message(self) -> str:
         deadline = "task's execution_timeout" if self.ends_at_execution_timeout else "sensor's timeout"
