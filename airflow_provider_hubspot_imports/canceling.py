@@ -52,7 +52,7 @@ def cancel_quietly(
         )
     else:
         hook = HubSpotHook(hubspot_conn_id)
-    return _cancel(hook, import_id, reason, log)
+    return _cancel(hook, import_id, reason, log.log)
 
 
 def cancel_in_signal_handler(
@@ -60,21 +60,21 @@ def cancel_in_signal_handler(
     tokens: AccessTokens | None,
     import_id: Any,
     reason: str,
-    log: Any,
 ) -> dict[str, Any] | None:
     """The `on_kill` cancel: with the settings and tokens the task's last request used, one
     attempt of at most `QUICK_CANCEL_SECONDS`. No connection lookup, no token grant, no secret
     registered (each is a message to Airflow's supervisor, whose lock the interrupted code may
-    hold). Without them (no request made yet, or an OAuth token no longer fresh) nothing is sent."""
+    hold), and no logger (its lock or stream may be held by the interrupted code too): lines go to
+    file descriptor 2 in one system call each (`write_from_signal_handler`), which Airflow's task
+    log captures. Without settings (no request made yet) or with an OAuth token no longer fresh,
+    nothing is sent."""
     from airflow_provider_hubspot_imports.hooks.hubspot import HubSpotHook
 
     if settings is None or (tokens is not None and tokens.uses_oauth and tokens.current() is None):
-        log_safely(
-            log,
+        write_from_signal_handler(
             logging.ERROR,
-            "Could not cancel HubSpot import %s after %s: no fresh "
-            "credentials were kept from the task's last request (a cancel would need a "
-            "token grant inside the signal handler).",
+            "Could not cancel HubSpot import %s after %s: no fresh credentials were kept from the "
+            "task's last request (a cancel would need a token grant inside the signal handler).",
             import_id,
             reason,
         )
@@ -83,9 +83,29 @@ def cancel_in_signal_handler(
         settings, timeout=QUICK_CANCEL_SECONDS, max_retries=0, retry_max_seconds=QUICK_CANCEL_SECONDS
     )
     hook = HubSpotHook.from_settings(quick)
+    hook._log = _SignalHandlerLog()  # type: ignore[assignment]  # the hook's rare lines go the safe way too
     if tokens is not None:
         hook.__dict__["tokens"] = _WithoutGrant(tokens)
-    return _cancel(hook, import_id, reason, log)
+    return _cancel(hook, import_id, reason, write_from_signal_handler)
+
+
+class _SignalHandlerLog:
+    """A logger's methods, each a `write_from_signal_handler` line."""
+
+    def log(self, level: int, message: str, *args: Any, **kwargs: Any) -> None:
+        write_from_signal_handler(level, message, *args)
+
+    def debug(self, message: str, *args: Any, **kwargs: Any) -> None:
+        return None  # not worth a system call inside a signal handler
+
+    def info(self, message: str, *args: Any, **kwargs: Any) -> None:
+        write_from_signal_handler(logging.INFO, message, *args)
+
+    def warning(self, message: str, *args: Any, **kwargs: Any) -> None:
+        write_from_signal_handler(logging.WARNING, message, *args)
+
+    def error(self, message: str, *args: Any, **kwargs: Any) -> None:
+        write_from_signal_handler(logging.ERROR, message, *args)
 
 
 class _WithoutGrant:
@@ -104,20 +124,18 @@ class _WithoutGrant:
         return False
 
 
-def _cancel(hook: HubSpotHook, import_id: Any, reason: str, log: Any) -> dict[str, Any] | None:
+def _cancel(hook: HubSpotHook, import_id: Any, reason: str, report: Any) -> dict[str, Any] | None:
+    """Send the cancel; `report(level, message, *args)` tells how it went."""
     from airflow_provider_hubspot_imports.errors import HubSpotError
 
     try:
         answer = hook.cancel_import(import_id)
     except HubSpotError as error:
-        log_safely(
-            log, logging.ERROR, "Could not cancel HubSpot import %s after %s: %s", import_id, reason, error
-        )
+        report(logging.ERROR, "Could not cancel HubSpot import %s after %s: %s", import_id, reason, error)
         return None
     finally:
         hook.close()
-    log_safely(
-        log,
+    report(
         logging.WARNING,
         "Canceled HubSpot import %s after %s. HubSpot answered: %s",
         import_id,
@@ -127,13 +145,9 @@ def _cancel(hook: HubSpotHook, import_id: Any, reason: str, log: Any) -> dict[st
     return answer
 
 
-def log_safely(log: Any, level: int, message: str, *args: Any) -> None:
-    """Log a line from code a signal may run in: when the log's stream is busy with the very write
-    the signal interrupted (`RuntimeError: reentrant call`), the line goes to file descriptor 2
-    in one system call instead. It is never lost and never raises."""
-    try:
-        log.log(level, message, *args)
-    except Exception:
-        line = f"{logging.getLevelName(level)} {message % args}\n"
-        with contextlib.suppress(Exception):  # nothing else is left to tell it with
-            os.write(2, line.encode(errors="replace"))
+def write_from_signal_handler(level: int, message: str, *args: Any) -> None:
+    """A log line from a signal handler: one `os.write` to file descriptor 2, past every lock and
+    buffer the interrupted code may hold (a logger's lock, a buffered stream mid-write, which
+    would deadlock or raise `RuntimeError: reentrant call`). Never raises."""
+    with contextlib.suppress(Exception):  # nothing else is left to tell it with
+        os.write(2, f"{logging.getLevelName(level)} {message % args}\n".encode(errors="replace"))

@@ -8,7 +8,11 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from airflow_provider_hubspot_imports._compat import AirflowFailException, AirflowSensorTimeout
-from airflow_provider_hubspot_imports.canceling import cancel_in_signal_handler, cancel_quietly, log_safely
+from airflow_provider_hubspot_imports.canceling import (
+    cancel_in_signal_handler,
+    cancel_quietly,
+    write_from_signal_handler,
+)
 from airflow_provider_hubspot_imports.core.endings import Decision, Ending, Rules, TaskEnd, decide
 from airflow_provider_hubspot_imports.core.outcome import Verdict, judge
 from airflow_provider_hubspot_imports.core.quality import MAX_ERRORS_SHOWN, QualityGate, gate_failure_message
@@ -372,7 +376,8 @@ class CancelOnGiveUp:
 
     def on_kill(self) -> None:
         """SIGTERM (or `execution_timeout`, after `execute` has already handled it). Runs in a signal
-        handler: nothing is logged before the cancel is sent, and no log line can fail."""
+        handler: no logger (its lock may be held by the code the signal interrupted), no lookup, no
+        token grant; see `canceling.cancel_in_signal_handler`."""
         if not self._try_over and self.cancel_on_timeout and self.import_id is not None:
             tries_left = will_retry(self._task_instance)
             if decide(Ending.KILLED, self.ending_rules, tries_left).cancel:
@@ -381,11 +386,9 @@ class CancelOnGiveUp:
                     self._hubspot_tokens,
                     self.import_id,
                     GIVE_UP_REASONS[Ending.KILLED],
-                    self.log,
                 )
             else:
-                log_safely(
-                    self.log,
+                write_from_signal_handler(
                     logging.WARNING,
                     "Task killed; HubSpot import %s is left running: a retry of this task waits on it.",
                     self.import_id,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -54,7 +53,7 @@ def test_sigterm_of_a_try_that_will_be_retried_leaves_the_import(hubspot_emulato
 
 
 def test_on_kill_gives_up_on_an_unanswered_cancel_within_its_budget(
-    hubspot_connection: HubSpotEmulator, logged: Callable[[], str]
+    hubspot_connection: HubSpotEmulator, capfd: pytest.CaptureFixture[str]
 ):
     import_id = hubspot_connection.add_import(lifecycle=[("PROCESSING",)])
     sensor = ImportStateSensor(task_id="wait", import_id=import_id, cancel_on_timeout=True)
@@ -72,7 +71,8 @@ def test_on_kill_gives_up_on_an_unanswered_cancel_within_its_budget(
 
     # It waited for an answer (one attempt), and gave up well before Airflow's SIGKILL.
     assert QUICK_CANCEL_SECONDS / 2 <= took < SIGKILL_AFTER
-    assert f"Could not cancel HubSpot import {import_id}" in logged()
+    err = capfd.readouterr().err  # written as from the signal handler: file descriptor 2
+    assert f"Could not cancel HubSpot import {import_id}" in err
 
 
 def test_on_kill_after_the_try_ended_does_nothing(hubspot_connection: HubSpotEmulator):
@@ -122,7 +122,7 @@ def test_pokes_register_the_token_with_the_masker_once(
 
 
 def test_on_kill_with_oauth_cancels_in_time_without_a_grant_or_a_supervisor_message(
-    hubspot_emulator: HubSpotEmulator, monkeypatch: pytest.MonkeyPatch, logged: Callable[[], str]
+    hubspot_emulator: HubSpotEmulator, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ):
     """Inside the SIGTERM handler: no connection lookup, no token grant, no secret registered (on
     Airflow 3 each is a message to the supervisor, whose lock the interrupted poke may hold)."""
@@ -154,4 +154,4 @@ def test_on_kill_with_oauth_cancels_in_time_without_a_grant_or_a_supervisor_mess
     assert posts[0].at - started < QUICK_CANCEL_SECONDS  # the design's bound, far from the 5 s SIGKILL
     assert hubspot_emulator.token_grants == 1  # the poke's grant only
     assert registered == []
-    assert "Canceled HubSpot import" in logged()
+    assert "Canceled HubSpot import" in capfd.readouterr().err

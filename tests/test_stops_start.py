@@ -4,7 +4,9 @@ started. Canceled when the task gives up for good; left running when a retry rec
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -293,7 +295,7 @@ def test_a_cleared_deferred_start_is_done_again_on_its_running_import(
     hubspot.set_start_lifecycle([("DONE",)])
     result = run_dag("test_start_once_deferred", {"csv_path": str(csv_file), "crash_at": ""})
     ti = SimpleNamespace(dag_id=result.dag_id, run_id=result.run_id, task_id="start_import", map_index=-1)
-    hubspot.set_start_lifecycle([("PROCESSING", 3), ("DONE",)])
+    hubspot.set_start_lifecycle([("PROCESSING", 10), ("DONE",)])
     deferred = defer_start(csv_file, task_instance("manual__cleared", 1, retry=False), cancel_on_timeout=True)
     trigger = deferred.trigger
     trigger.task_instance = ti
@@ -307,9 +309,13 @@ def test_a_cleared_deferred_start_is_done_again_on_its_running_import(
     if busy:
         stop_trigger(trigger, hubspot)
         record = re_run()
-    else:
-        record = re_run()
-        stop_trigger(trigger, hubspot)
+    else:  # the re-run is already waiting on the import when the trigger is stopped
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            running = pool.submit(re_run)
+            while not running.done() and len(hubspot.requests(import_id)) < 2:
+                time.sleep(0.05)  # until the re-run has read the import
+            stop_trigger(trigger, hubspot)
+            record = running.result()
 
     assert record["id"] == str(import_id) and record["state"] == "DONE"
     assert cancels(hubspot, import_id) == 0

@@ -42,7 +42,10 @@ class CrashingStart(HubSpotStartImportOperator):
 
     def _start(self, context: Any, hook: Any, key: Any) -> Any:
         self._crash(BEFORE_UPLOAD, context)
-        return super()._start(context, hook, key)
+        started = super()._start(context, hook, key)
+        if super()._state_store(context) is None:  # before 3.3: the answer is lost all the same
+            self._crash(NOT_SAVED, context)
+        return started
 
     def _state_store(self, context: Any) -> Any:
         store = super()._state_store(context)
