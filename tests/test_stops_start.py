@@ -310,12 +310,16 @@ def test_a_cleared_deferred_start_is_done_again_on_its_running_import(
         stop_trigger(trigger, hubspot)
         record = re_run()
     else:  # the re-run is already waiting on the import when the trigger is stopped
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            running = pool.submit(re_run)
-            while not running.done() and len(hubspot.requests(import_id)) < 2:
-                time.sleep(0.05)  # until the re-run has read the import
+
+        def stop_once_the_re_run_waits() -> None:
+            while len(hubspot.requests(import_id)) < 2:  # until the re-run has read the import
+                time.sleep(0.05)
             stop_trigger(trigger, hubspot)
-            record = running.result()
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            stopped = pool.submit(stop_once_the_re_run_waits)
+            record = re_run()  # Airflow 2.11 runs an operator in the thread that made it
+            stopped.result(timeout=60)
 
     assert record["id"] == str(import_id) and record["state"] == "DONE"
     assert cancels(hubspot, import_id) == 0
