@@ -47,5 +47,8 @@ def finish_wait(
             raise execution_timeout_error(message)
         raise AirflowSensorTimeout(message)
     if status == trigger.ERROR:
-        raise AirflowFailException(message)
+        from airflow_provider_hubspot_imports.core.endings import Ending
+        from airflow_provider_hubspot_imports.waiting import ended
+
+        raise ended(AirflowFailException(message), Ending.PERMANENT_ERROR)
     raise AirflowException(f"Unexpected event from ImportStateTrigger for import {import_id}: {event!r}")

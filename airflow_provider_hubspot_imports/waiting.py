@@ -2,38 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from airflow_provider_hubspot_imports._compat import AirflowFailException, AirflowSensorTimeout
-from airflow_provider_hubspot_imports.core.outcome import Verdict, check_states_disjoint, judge
-from airflow_provider_hubspot_imports.core.quality import MAX_ERRORS_SHOWN, QualityGate, gate_failure_message
-from airflow_provider_hubspot_imports.models import (
-    FAILURE_STATES,
-    SUCCESS_STATES,
-    ImportRecord,
-    ImportState,
-    parse_states,
+from airflow_provider_hubspot_imports.canceling import (
+    cancel_in_signal_handler,
+    cancel_quietly,
+    write_from_signal_handler,
 )
+from airflow_provider_hubspot_imports.core.endings import Decision, Ending, Rules, TaskEnd, decide
+from airflow_provider_hubspot_imports.core.outcome import Verdict, judge
+from airflow_provider_hubspot_imports.core.quality import MAX_ERRORS_SHOWN, QualityGate, gate_failure_message
+from airflow_provider_hubspot_imports.models import ImportRecord, ImportState
 
 if TYPE_CHECKING:
+    from airflow_provider_hubspot_imports.core.oauth import AccessTokens
     from airflow_provider_hubspot_imports.core.settings import HubSpotSettings
     from airflow_provider_hubspot_imports.errors import HubSpotError
     from airflow_provider_hubspot_imports.triggers.imports import ImportStateTrigger
 
-
-def wait_rules(
-    success_states: Iterable[str] | None,
-    failure_states: Iterable[str] | None,
-    max_error_rows: int | None,
-    max_error_ratio: float | None,
-) -> tuple[frozenset[ImportState], frozenset[ImportState], QualityGate]:
-    """A waiter's arguments checked at DAG-parse time: (success states, failure states, quality gate)."""
-    success = parse_states(success_states, SUCCESS_STATES, name="success_states")
-    failure = parse_states(failure_states, FAILURE_STATES, name="failure_states")
-    check_states_disjoint(success, failure)
-    return success, failure, QualityGate(max_error_rows, max_error_ratio)
+E = TypeVar("E", bound=BaseException)
+# The attribute on an exception this package raises that names its ending (`core.endings.Ending`).
+ENDING_ATTRIBUTE = "hubspot_ending"
 
 
 def settle(
@@ -56,7 +49,7 @@ def settle(
     outcome = judge(record, success_states, failure_states)
     log.info(outcome.message)
     if outcome.verdict is Verdict.FAILED:
-        raise _failure(outcome.message, raw_record)
+        raise _failure(outcome.message, raw_record, Ending.IMPORT_FAILED)
     if outcome.verdict is Verdict.WAITING:
         return None
     if not gate.active:
@@ -83,13 +76,13 @@ def settle(
             errors, note = _first_errors(hubspot_conn_id, record.id, MAX_ERRORS_SHOWN)
         message = gate_failure_message(record, breach, errors, note)
         log.error(message)
-        raise _failure(message, raw_record)
+        raise _failure(message, raw_record, Ending.GATE_BREACHED)
     return dict(raw_record)
 
 
-def _failure(message: str, raw_record: Mapping[str, Any]) -> AirflowFailException:
+def _failure(message: str, raw_record: Mapping[str, Any], ending: Ending) -> AirflowFailException:
     """The task failure, carrying the record that caused it (read for lineage by `reporting`)."""
-    error = AirflowFailException(message)
+    error = ended(AirflowFailException(message), ending)
     error.import_record = dict(raw_record)  # type: ignore[attr-defined]
     return error
 
@@ -113,105 +106,81 @@ def _first_errors(
         hook.close()
 
 
-# The cancel `on_kill` sends must end well inside the 5 s Airflow leaves between SIGTERM and SIGKILL.
-QUICK_CANCEL_SECONDS = 3.0
-
-
-def cancel_quietly(
-    hubspot_conn_id: str,
-    import_id: Any,
-    reason: str,
-    log: Any,
-    settings: HubSpotSettings | None = None,
-    *,
-    quick: bool = False,
-) -> dict[str, Any] | None:
-    """Cancel an import because the task gave up on it; logs the outcome, never raises a HubSpot error.
-
-    With `settings` (the connection as a poke already read it) no connection is looked up: that is
-    how `on_kill` cancels without a round trip to Airflow's supervisor, which the interrupted poke
-    may still be waiting on. `quick`: one attempt of at most `QUICK_CANCEL_SECONDS`.
-    The caller re-raises what made it give up: a failed cancel must not hide that.
-    """
-    from airflow_provider_hubspot_imports.errors import HubSpotError
-    from airflow_provider_hubspot_imports.hooks.hubspot import HubSpotHook
-
-    if quick and settings is not None:
-        settings = replace(
-            settings, timeout=QUICK_CANCEL_SECONDS, max_retries=0, retry_max_seconds=QUICK_CANCEL_SECONDS
-        )
-    if settings is not None:
-        hook = HubSpotHook.from_settings(settings)
-    elif quick:
-        hook = HubSpotHook(
-            hubspot_conn_id,
-            timeout=QUICK_CANCEL_SECONDS,
-            max_retries=0,
-            retry_max_seconds=QUICK_CANCEL_SECONDS,
-        )
-    else:
-        hook = HubSpotHook(hubspot_conn_id)
-    try:
-        answer = hook.cancel_import(import_id)
-    except HubSpotError as error:
-        log.error("Could not cancel HubSpot import %s after %s: %s", import_id, reason, error)
-        return None
-    finally:
-        hook.close()
-    log.warning("Canceled HubSpot import %s after %s. HubSpot answered: %s", import_id, reason, answer)
-    return answer
-
-
 def will_retry(ti: Any) -> bool:
-    """Whether Airflow retries this task instance when the current try fails.
-
-    Airflow 3 decides it on the server before the try starts (`should_retry` in the context the
-    worker receives, read by `task_runner._finalize_task_failure`); Airflow 2.11 from the try
-    number (`TaskInstance.is_eligible_to_retry`). Both are in memory: no round trip. Unknown (no
-    task instance, as in a bare `execute()` call) counts as no retry.
-    """
+    """Whether Airflow retries this task instance when the current try fails: its public
+    `try_number` and `max_tries` (Airflow 3's `RuntimeTaskInstance` and 2.11's `TaskInstance`
+    alike: a try is retried while ``try_number <= max_tries``), else 2.11's
+    `is_eligible_to_retry()`. Both are in memory: no round trip. Unknown (no task instance, as in
+    a bare `execute()` call) counts as no retry."""
     if ti is None:
         return False
-    from_server = getattr(ti, "_ti_context_from_server", None)
-    if from_server is not None:
-        return bool(getattr(from_server, "should_retry", False))
+    try_number, max_tries = getattr(ti, "try_number", None), getattr(ti, "max_tries", None)
+    if isinstance(try_number, int) and isinstance(max_tries, int):
+        return try_number <= max_tries
     eligible = getattr(ti, "is_eligible_to_retry", None)
     return bool(eligible()) if callable(eligible) else False
 
 
-def give_up_reason(error: BaseException, retrying: bool) -> str | None:
-    """Why the task gives up its import for good when `error` ends the try; None when it does not.
+def ending_of(error: BaseException, *, deadline: Ending, soft_fail: bool) -> Ending | None:
+    """Which ending of the table `error` is, from its type (and for a skip, its cause); None when
+    it is none of them (a transient failure, a bug): the task then fails as usual, retried while
+    tries are left, and the import is left alone.
 
-    The wait's own timeout is final (Airflow fails a sensor timeout without retries; with
-    `soft_fail` or `never_fail` it skips instead, the timeout being the skip's cause or, in Airflow's
-    poke loop, a skip without cause that says "timed out"). `execution_timeout`, and Airflow's own
-    end of a deferral at its timeout, are final only when no retry follows. Other failures leave
-    the import alone: it has ended already, or a retry waits on it again.
+    `deadline`: the kind of deadline this task's deferral ends at (`deadline_kind`), for a
+    deferral Airflow itself ended. `soft_fail`: a skip without a cause is Airflow's poke loop
+    skipping at the sensor's timeout (it raises it without a cause), not a person's skip.
     """
     kinds = exception_kinds()
-    if isinstance(error, kinds["sensor_timeout"]):
-        return "the wait timed out"
+    marked = getattr(error, ENDING_ATTRIBUTE, None)
+    if isinstance(marked, Ending):
+        return marked
     if isinstance(error, kinds["skip"]):
+        if error.__cause__ is not None:
+            return ending_of(error.__cause__, deadline=deadline, soft_fail=soft_fail)
+        return Ending.WAIT_TIMEOUT if soft_fail else None
+    if isinstance(error, kinds["deferral_timeout"]):
+        return deadline
+    if isinstance(error, AirflowSensorTimeout):
         cause = error.__cause__
-        if cause is None:
-            return "the wait timed out (skipped: soft_fail)" if "timed out" in str(error) else None
-        if isinstance(cause, kinds["sensor_timeout"]) or _ran_out_of_time(cause):
-            return f"the wait timed out (skipped: {cause.__class__.__name__})"
-        return None
-    if _ran_out_of_time(error) and not retrying:
-        return "execution_timeout passed on the last try"
+        if cause is not None and isinstance(cause, kinds["deferral_timeout"]):
+            return deadline  # Airflow's sensor turned the deferral's end into a sensor timeout
+        return Ending.WAIT_TIMEOUT
+    if isinstance(error, kinds["task_timeout"]):
+        return Ending.EXECUTION_TIMEOUT
+    if isinstance(error, AirflowFailException):
+        return Ending.PERMANENT_ERROR
     return None
 
 
-def _ran_out_of_time(error: BaseException) -> bool:
-    """`execution_timeout` in a worker, or the end of a deferral at its timeout."""
-    return isinstance(error, exception_kinds()["task_timeout"]) or deferral_timed_out(error)
+def deadline_kind(waiter: Any) -> Ending:
+    """The deadline a waiter's deferral ends at, from its settings alone (so the task resumed by
+    Airflow after the deferral's timeout finds the same one): its `execution_timeout` when that
+    is shorter than the wait's `timeout`, else the wait's timeout."""
+    execution_timeout = getattr(waiter, "execution_timeout", None)
+    if execution_timeout is not None and execution_timeout.total_seconds() < float(waiter.timeout):
+        return Ending.EXECUTION_TIMEOUT
+    return Ending.WAIT_TIMEOUT
 
 
-def deferral_timed_out(error: BaseException) -> bool:
-    """Airflow ended a deferral at the timeout given to `defer()` (the triggerer was down): Airflow
-    3's `TaskDeferralTimeout`; Airflow 2.11 raises `TaskDeferralError("Trigger/execution timeout")`."""
-    return isinstance(error, exception_kinds()["deferral_error"]) and "timeout" in str(error).lower()
+def raise_as(decision: Decision, error: BaseException, rules: Rules) -> NoReturn:
+    """Raise what `decision` says the task ends with, keeping `error` when it already is that."""
+    kinds = exception_kinds()
+    skip = kinds["skip"][0]
+    end = decision.end
+    if end is TaskEnd.SKIP:
+        if isinstance(error, skip):
+            raise error
+        setting = "soft_fail" if rules.soft_fail else "never_fail"
+        raise skip(f"Skipping due to {setting} is set to True: {error}") from error
+    if isinstance(error, skip) and error.__cause__ is not None:
+        error = error.__cause__  # Airflow skipped where the table fails: the cause is the failure
+    if end is TaskEnd.FAIL and not isinstance(error, AirflowFailException):
+        raise AirflowFailException(str(error)) from error
+    if end is TaskEnd.SENSOR_TIMEOUT and not isinstance(error, AirflowSensorTimeout):
+        raise AirflowSensorTimeout(str(error) or "The wait's timeout passed.") from error
+    if end is TaskEnd.TIMEOUT and not isinstance(error, kinds["task_timeout"] + kinds["deferral_error"]):
+        raise execution_timeout_error(str(error) or "execution_timeout passed.") from error
+    raise error
 
 
 def execution_timeout_error(message: str) -> BaseException:
@@ -258,19 +227,38 @@ def exception_kinds() -> dict[str, tuple[type[BaseException], ...]]:
         "skip": (AirflowSkipException,),
         "task_timeout": (AirflowTaskTimeout,),
         "deferral_error": deferral_errors,
+        # Airflow ending a deferral at its timeout: 3.x's own type; 2.11 has only TaskDeferralError
+        # (also for a trigger that crashed, which this package's trigger reports as an event instead).
+        "deferral_timeout": deferral_errors[1:] or deferral_errors,
     }
 
 
 def deferral_deadline(waiter: Any, *, try_started: float, wait_ends: float) -> tuple[float, bool]:
     """When a deferred wait must end (epoch seconds), and whether that is the task's
-    `execution_timeout`, counted from the start of the try, rather than the wait's own timeout.
-    Airflow 3 does not apply `execution_timeout` to a deferred task, so the trigger does; the task
-    then ends as an execution timeout (retried while tries remain), as it would in a worker."""
-    execution_timeout = getattr(waiter, "execution_timeout", None)
-    if execution_timeout is None:
-        return wait_ends, False
-    task_ends = try_started + execution_timeout.total_seconds()
-    return (task_ends, True) if task_ends < wait_ends else (wait_ends, False)
+    `execution_timeout`, counted from the start of the try, rather than the wait's own timeout
+    (`deadline_kind`). Airflow 3 does not apply `execution_timeout` to a deferred task, so the
+    trigger does; the task then ends as an execution timeout (retried while tries remain), as it
+    would in a worker."""
+    if deadline_kind(waiter) is Ending.EXECUTION_TIMEOUT:
+        return try_started + waiter.execution_timeout.total_seconds(), True
+    return wait_ends, False
+
+
+def deferral_timeout(end_time: float, now: float, settings: HubSpotSettings | None) -> timedelta:
+    """`defer()`'s timeout: the trigger's deadline plus a margin, so that the trigger's own event
+    (sent at its deadline, after its last poll) comes before the scheduler's deferral timeout: two
+    of the scheduler's timeout checks (`[scheduler] trigger_timeout_check_interval`) plus the
+    longest a poll can take (the connection's `timeout` plus `retry_max_seconds`). Should the
+    scheduler still end the deferral first, the task ends the same way (`deadline_kind`)."""
+    from airflow.configuration import conf
+
+    from airflow_provider_hubspot_imports.core.settings import DEFAULT_RETRY_MAX_SECONDS, DEFAULT_TIMEOUT
+
+    check = conf.getfloat("scheduler", "trigger_timeout_check_interval", fallback=15.0)
+    poll = DEFAULT_TIMEOUT + DEFAULT_RETRY_MAX_SECONDS
+    if settings is not None:
+        poll = settings.timeout + settings.retry_max_seconds
+    return timedelta(seconds=max(end_time - now, 0.0) + 2 * check + poll)
 
 
 def import_trigger(
@@ -308,30 +296,47 @@ def import_trigger(
     )
 
 
+# What a cancel's log line says the task gave up on, by ending.
+GIVE_UP_REASONS = {
+    Ending.WAIT_TIMEOUT: "the wait timed out",
+    Ending.EXECUTION_TIMEOUT: "execution_timeout passed on the last try",
+    Ending.KILLED: "the task was killed on its last try",
+}
+
+
 class CancelOnGiveUp:
-    """Mixin for a task waiting on an import: with `cancel_on_timeout`, cancel the import when the
-    task gives up on it for good, then go on failing (or skipping) as before:
+    """Mixin for a task waiting on an import: every end of a try goes through the table of
+    `core.endings`, which says what the task raises and whether `cancel_on_timeout` cancels.
 
-    - the wait's own timeout, with or without `soft_fail`/`never_fail` (also after a deferral);
-    - `execution_timeout` on the last try (also while deferred: the deferral ends at it);
-    - SIGTERM (`on_kill`) on the last try: a person marking or clearing the running task.
-
-    A try that Airflow will retry never cancels: the retry waits on the same import. A person
-    clearing or marking a *deferred* task reaches `ImportStateTrigger.on_kill` instead.
-    Expects `cancel_on_timeout`, `hubspot_conn_id` and `import_id` attributes. A class that
-    defines its own `execute` runs its body through `_watch(context, body)` (or calls `_give_up`
-    itself where it gives up), and calls `remember_settings(hook)` once its hook has read them.
+    `_watch(context, body)` runs a try's body (`execute`, `resume_execution`): the error that
+    ends it is recognised (`ending_of`), decided on (`decide`), the import canceled if the table
+    says so, and the decided error raised. `on_kill` (SIGTERM: runs in a signal handler) asks the
+    same table. Expects `cancel_on_timeout`, `hubspot_conn_id`, `import_id` and `timeout`
+    attributes; calls `remember_settings(hook)` once its hook has read them.
     """
 
     cancel_on_timeout: bool
     hubspot_conn_id: str
     import_id: Any
     log: Any
-    # The task instance of this try, the settings its last request used, and whether `_watch`
-    # has already dealt with the end of the try (so that a later `on_kill` has nothing to do).
+    # Airflow's sensor rule for `soft_fail` (it skips any final failure); see `core.endings.Rules`.
+    ends_like_a_sensor = False
+    # The task instance of this try, the settings and tokens its last request used (for an
+    # `on_kill` cancel without a connection lookup or token grant), and whether `_watch` has
+    # already dealt with the end of the try (so that a later `on_kill` has nothing to do).
     _task_instance: Any = None
     _hubspot_settings: HubSpotSettings | None = None
+    _hubspot_tokens: AccessTokens | None = None
     _try_over = False
+
+    @property
+    def ending_rules(self) -> Rules:
+        return Rules(
+            soft_fail=bool(getattr(self, "soft_fail", False)),
+            never_fail=bool(getattr(self, "never_fail", False)),
+            cancel_on_timeout=bool(self.cancel_on_timeout),
+            sensor=self.ends_like_a_sensor,
+        )
 
     def execute(self, context: Any) -> Any:
         return self._watch(context, lambda: super(CancelOnGiveUp, self).execute(context))  # type: ignore[misc]
@@ -348,45 +353,66 @@ class CancelOnGiveUp:
         try:
             return run()
         except BaseException as error:
-            reason = give_up_reason(error, will_retry(self._task_instance))
-            if reason is not None:
-                self._give_up(reason)
-            raise
+            rules = self.ending_rules
+            ending = ending_of(error, deadline=deadline_kind(self), soft_fail=rules.soft_fail)
+            if ending is None:
+                raise
+            decision = decide(ending, rules, will_retry(self._task_instance))
+            if decision.cancel:
+                self._give_up(ending)
+            raise_as(decision, error, rules)
         finally:
             self._try_over = True
 
     def remember_settings(self, hook: Any) -> None:
-        """Keep the settings a hook has read, for an `on_kill` cancel without a connection lookup."""
+        """Keep the settings and tokens a hook has used, for an `on_kill` cancel that neither looks
+        the connection up nor grants a token."""
         settings = hook.__dict__.get("settings")
         if settings is not None:
             self._hubspot_settings = settings
+        tokens = hook.__dict__.get("tokens")
+        if tokens is not None:
+            self._hubspot_tokens = tokens
 
     def on_kill(self) -> None:
         """SIGTERM (or `execution_timeout`, after `execute` has already handled it). Runs in a signal
-        handler: no connection lookup, one short attempt."""
+        handler: no logger (its lock may be held by the code the signal interrupted), no lookup, no
+        token grant; see `canceling.cancel_in_signal_handler`."""
         if not self._try_over and self.cancel_on_timeout and self.import_id is not None:
-            if will_retry(self._task_instance):
-                self.log.warning(
+            tries_left = will_retry(self._task_instance)
+            if decide(Ending.KILLED, self.ending_rules, tries_left).cancel:
+                cancel_in_signal_handler(
+                    self._hubspot_settings,
+                    self._hubspot_tokens,
+                    self.import_id,
+                    GIVE_UP_REASONS[Ending.KILLED],
+                )
+            else:
+                write_from_signal_handler(
+                    logging.WARNING,
                     "Task killed; HubSpot import %s is left running: a retry of this task waits on it.",
                     self.import_id,
                 )
-            else:
-                cancel_quietly(
-                    self.hubspot_conn_id,
-                    self.import_id,
-                    "the task was killed on its last try",
-                    self.log,
-                    self._hubspot_settings,
-                    quick=True,
-                )
         super().on_kill()  # type: ignore[misc]
 
-    def _give_up(self, reason: str) -> None:
-        if self.cancel_on_timeout and self.import_id is not None:
-            cancel_quietly(self.hubspot_conn_id, self.import_id, reason, self.log, self._hubspot_settings)
+    def _give_up(self, ending: Ending) -> None:
+        if self.import_id is not None:
+            cancel_quietly(
+                self.hubspot_conn_id,
+                self.import_id,
+                GIVE_UP_REASONS[ending],
+                self.log,
+                self._hubspot_settings,
+            )
 
 
 def fail_task_if_permanent(error: HubSpotError) -> None:
     """Raise `AirflowFailException` (no task retries) when waiting or retrying cannot help."""
     if error.permanent:
-        raise AirflowFailException(str(error)) from None
+        raise ended(AirflowFailException(str(error)), Ending.PERMANENT_ERROR) from None
+
+
+def ended(error: E, ending: Ending) -> E:
+    """`error`, marked with the ending it stands for (read by `ending_of`)."""
+    setattr(error, ENDING_ATTRIBUTE, ending)
+    return error

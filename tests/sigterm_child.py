@@ -12,7 +12,7 @@ import os
 import sys
 from types import SimpleNamespace
 
-from sigterm_support import on_sigterm_call_on_kill
+from sigterm_support import on_sigterm_call_on_kill, say
 
 from airflow_provider_hubspot_imports.sensors.imports import ImportStateSensor
 
@@ -27,11 +27,11 @@ def main(import_id: str, which_try: str) -> None:
         timeout=600,
         cancel_on_timeout=True,
     )
-    # What Airflow's task instance tells about retries: Airflow 3's context from the server, and
-    # Airflow 2.11's `is_eligible_to_retry`.
+    # What Airflow's task instance tells about retries (public on Airflow 3 and 2.11 alike): this
+    # try's number and the last try's.
     ti = SimpleNamespace(
-        _ti_context_from_server=SimpleNamespace(should_retry=retry),
-        is_eligible_to_retry=lambda: retry,
+        try_number=1,
+        max_tries=1 if retry else 0,
         xcom_push=lambda key, value: None,  # the "HubSpot import" link
     )
 
@@ -42,7 +42,7 @@ def main(import_id: str, which_try: str) -> None:
         result = poke(context)  # type: ignore[arg-type]
         os.environ.pop("AIRFLOW_CONN_HUBSPOT_DEFAULT", None)
         sensor.poke = poke_without_connection  # type: ignore[method-assign]
-        print("poked", flush=True)
+        say("poked")
         return result
 
     def poke_without_connection(context: object) -> bool:

@@ -12,7 +12,7 @@ import sys
 from types import SimpleNamespace
 from typing import Any
 
-from sigterm_support import on_sigterm_call_on_kill
+from sigterm_support import on_sigterm_call_on_kill, say
 
 from airflow_provider_hubspot_imports.operators.imports import HubSpotStartImportOperator
 
@@ -36,15 +36,14 @@ def start_operator(csv_path: str) -> HubSpotStartImportOperator:
 
 def task_instance(run_id: str, try_number: int, retry: bool) -> SimpleNamespace:
     """What the operator reads of Airflow's task instance: its identity (the key), and whether
-    Airflow retries this try (Airflow 3's context from the server, Airflow 2.11's method)."""
+    Airflow retries this try (its try number and max tries, public on Airflow 3 and 2.11)."""
     return SimpleNamespace(
         dag_id=DAG_ID,
         run_id=run_id,
         task_id=TASK_ID,
         map_index=-1,
         try_number=try_number,
-        _ti_context_from_server=SimpleNamespace(should_retry=retry),
-        is_eligible_to_retry=lambda: retry,
+        max_tries=try_number if retry else try_number - 1,
         xcom_push=lambda key, value: None,  # the "HubSpot import" link
     )
 
@@ -59,7 +58,7 @@ def main(csv_path: str, which_try: str, run_id: str) -> None:
         result = poll(hook, raw_record)
         os.environ.pop("AIRFLOW_CONN_HUBSPOT_DEFAULT", None)
         operator._poll = lambda hook, raw_record: raw_record  # type: ignore[method-assign]
-        print(f"polled {operator.import_id}", flush=True)
+        say(f"polled {operator.import_id}")
         return result
 
     operator._poll = poll_then_lose_the_connection  # type: ignore[method-assign]

@@ -105,10 +105,13 @@ def test_sensor_keeps_no_state_between_pokes(hubspot_connection):
     before = {k: v for k, v in vars(s).items() if k not in logger_cache}
     s.poke({})
     after = {k: v for k, v in vars(s).items() if k not in logger_cache}
-    # Only the connection's settings are kept, for an `on_kill` cancel without a connection lookup,
-    # and the state the poke logged, which a deferring sensor hands its trigger (so that the trigger
-    # does not log it again): nothing that changes what a later poke decides.
+    # Only the connection's settings and tokens are kept, for an `on_kill` cancel without a
+    # connection lookup or a token grant, and the state the poke logged, which a deferring sensor
+    # hands its trigger (so that the trigger does not log it again): nothing that changes what a
+    # later poke decides.
     kept = after.pop("_hubspot_settings")
+    tokens = after.pop("_hubspot_tokens")
+    assert tokens.current() == kept.token and kept.token not in repr(tokens)
     assert after.pop("_logged_state") == "PROCESSING"
     assert after == before
     assert kept.conn_id == "hubspot_default"

@@ -7,8 +7,9 @@ import time
 
 import pytest
 import requests
+from list_modes import every_list_mode  # noqa: F401 (autouse: every test in each list mode)
 
-from airflow_provider_hubspot_imports.core.start_key import own_key
+from airflow_provider_hubspot_imports.core.start_key import own_key, pick_adoptable
 from airflow_provider_hubspot_imports.hooks.hubspot import HubSpotHook
 from airflow_provider_hubspot_imports.testing import HubSpotEmulator
 
@@ -28,30 +29,44 @@ def _start(hubspot: HubSpotEmulator, name: str) -> requests.Response:
     )
 
 
-def test_lookup_pages_through_older_imports_to_find_the_key(hubspot: HubSpotEmulator):
+def test_lookup_pages_through_older_imports_to_find_the_key(
+    hubspot: HubSpotEmulator,
+    every_list_mode: str,  # noqa: F811 (the fixture imported above)
+):
     key = own_key("nightly")
     hubspot.set_list_page_size(2)
     for n in range(5):
         hubspot.add_import(lifecycle=[("PROCESSING",)], importName=f"Older {n}")
     mine = hubspot.add_import(lifecycle=[("STARTED",)], importName=f"Contacts {key.marker}")
-    hubspot.add_import(lifecycle=[("DONE",)], importName=f"Finished {key.marker}")  # not listed: inactive
+    finished = hubspot.add_import(lifecycle=[("CANCELED",)], importName=f"Finished {key.marker}")
 
     lookup = HubSpotHook().find_started_imports(key)
 
-    assert [record.id for record in lookup.found] == [str(mine)]
-    assert lookup.scanned == 6 and lookup.complete
-    assert len([entry for entry in hubspot.requests() if entry.import_id is None]) == 3  # 3 pages of 2
+    active_only = every_list_mode == "active"  # else the list holds finished imports too
+    listed = [str(mine)] if active_only else sorted([str(mine), str(finished)])
+    assert sorted(record.id for record in lookup.found) == listed
+    assert lookup.scanned == (6 if active_only else 7) and lookup.complete
+    pages = len([entry for entry in hubspot.requests() if entry.import_id is None])
+    assert pages == (3 if active_only else 4)  # pages of 2
+    # Whichever way HubSpot lists, only the active import may be adopted: never a CANCELED one.
+    assert pick_adoptable(key, lookup.found)[0].id == str(mine)  # type: ignore[union-attr]
 
 
-def test_lookup_stops_at_its_bound_and_says_so(hubspot: HubSpotEmulator):
+def test_lookup_stops_at_its_bound_and_says_so(
+    hubspot: HubSpotEmulator,
+    every_list_mode: str,  # noqa: F811 (the fixture imported above)
+):
     key = own_key("nightly")
     for n in range(4):
         hubspot.add_import(lifecycle=[("PROCESSING",)], importName=f"Older {n}")
-    hubspot.add_import(lifecycle=[("PROCESSING",)], importName=f"Mine {key.marker}")
+    mine = hubspot.add_import(lifecycle=[("PROCESSING",)], importName=f"Mine {key.marker}")
 
     lookup = HubSpotHook().find_started_imports(key, limit=3)
 
-    assert lookup.found == [] and lookup.scanned == 3 and not lookup.complete
+    # Newest first, the newest import (the one a try just started) is read first.
+    found = [str(mine)] if every_list_mode == "history-newest-first" else []
+    assert [record.id for record in lookup.found] == found
+    assert lookup.scanned == 3 and not lookup.complete
     assert HubSpotHook().find_started_imports(key, limit=5).complete
 
 

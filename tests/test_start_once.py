@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import airflow
 import pytest
+from list_modes import every_list_mode  # noqa: F401 (autouse: every test in each list mode)
 from packaging.version import Version
 
 from airflow_provider_hubspot_imports.core.start_key import task_instance_key
@@ -73,6 +74,7 @@ def test_one_import_whatever_kills_a_try(
     started = hubspot.started_imports()
     assert len(started) == 1, started
     key = task_instance_key(dag_id, result.run_id, "start_import", -1)
+    key = key.for_request(started[0]["import_request"])
     assert started[0]["name"] == f"Contacts {key.marker}"
     assert started[0]["import_request"]["name"] == f"Contacts {key.marker}"
     assert result.task_states == {"start_import": "success"}
@@ -174,28 +176,44 @@ def test_the_quality_gate_fails_alike_in_both_modes(
 
 
 @pytest.mark.parametrize(("final", "task_state"), [("DONE", "success"), ("FAILED", "failed")])
-def test_a_retry_after_the_import_finished_reaches_the_first_try_verdict(
-    final: str, task_state: str, run_dag, hubspot_connection: HubSpotEmulator, csv_file
+def test_a_retry_after_the_import_finished_reuses_a_done_one_and_replaces_a_failed_one(
+    final: str,
+    task_state: str,
+    run_dag,
+    hubspot_connection: HubSpotEmulator,
+    csv_file,
+    every_list_mode: str,  # noqa: F811 (the fixture imported above)
 ):
     """The first try is lost as it resumes, the import already finished. Airflow 3.3+: the retry
-    reads the stored id and ends as the first try would have, without uploading. Before 3.3 the
-    finished import is no longer listed: the documented window, where the retry starts another."""
+    reads the stored id; a DONE import ends the task as the first try would have, without
+    uploading; a FAILED one is never reused ("do it again"): a new import is started. Before 3.3
+    the lookup finds a DONE import only if the list shows finished imports."""
     hubspot = hubspot_connection
     hubspot.set_start_lifecycle([("STARTED", 1), (final,)])
 
     result = run_dag("test_start_once_deferred", {"csv_path": str(csv_file), "crash_at": "finished"})
 
     started = hubspot.started_imports()
-    if not HAS_TASK_STATE_STORE:
-        assert len(started) == 2  # docs/starting.md, "The window that remains"
-        return
-    assert len(started) == 1
     assert result.task_states == {"start_import": task_state}
     assert result.try_numbers["start_import"] == 2
-    assert f"instead of starting another: it is {final}." in result.output
-    gets = [entry for entry in hubspot.requests(started[0]["id"]) if entry.method == "GET"]
-    if final == "DONE":
-        assert result.xcoms["start_import"] == gets[-1].response_json()
-    else:
+    if final == "FAILED":
+        assert len(started) == 2  # never adopted: the retry started the import again
+        first, second = (entry["id"] for entry in started)
+        if HAS_TASK_STATE_STORE:
+            assert f"HubSpot import {first}, started by an earlier try" in result.output
+            assert "is FAILED: starting a new import instead of adopting it" in result.output
+        assert f"Started HubSpot import {second}" in result.output
         assert "FAILED is a failure state" in result.output
-        assert result.xcoms["start_import"] is None
+        return
+    if not HAS_TASK_STATE_STORE and every_list_mode == "active":
+        assert len(started) == 2  # docs/starting.md: a DONE import is not listed then
+        return
+    assert len(started) == 1
+    if HAS_TASK_STATE_STORE:
+        assert f"instead of starting another: it is {final}." in result.output
+        gets = [entry for entry in hubspot.requests(started[0]["id"]) if entry.method == "GET"]
+        assert result.xcoms["start_import"] == gets[-1].response_json()
+    else:  # adopted from the list, which shows finished imports in this mode
+        assert f"Adopting HubSpot import {started[0]['id']} started by an earlier try" in result.output
+        assert result.xcoms["start_import"]["id"] == str(started[0]["id"])
+        assert result.xcoms["start_import"]["state"] == "DONE"

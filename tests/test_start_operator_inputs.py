@@ -9,6 +9,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from list_modes import every_list_mode  # noqa: F401 (autouse: every test in each list mode)
 
 from airflow_provider_hubspot_imports._compat import AirflowFailException, AirflowSensorTimeout
 from airflow_provider_hubspot_imports.core.start_key import own_key
@@ -54,7 +55,7 @@ def test_one_file_in_any_form(form, csv_file, hubspot_connection: HubSpotEmulato
 
     (started,) = hubspot_connection.started_imports()
     assert record["id"] == str(started["id"])
-    assert record["importName"] == f"Contacts {own_key('inputs-test').marker}"
+    assert record["importName"] == f"Contacts {own_key('inputs-test').for_request(REQUEST).marker}"
     assert [(upload.filename, upload.lines) for upload in started["uploads"]] == [("contacts.csv", 3)]
 
 
@@ -120,3 +121,32 @@ def test_a_read_timeout_after_the_upload_adopts_the_import_it_created(
     assert adopted and record.id == str(started["id"])
     assert "The start's answer was lost" in caplog.text
     assert f"Adopting HubSpot import {started['id']} created by this try" in caplog.text
+
+
+def test_mapped_instances_with_one_key_never_adopt_each_others_import(tmp_path, hubspot_connection):
+    """Map index 1 (b.csv) given the same idempotency_key as map index 0 (a.csv): two imports,
+    each task on its own file; and a request edited under one key is a new import too."""
+    from types import SimpleNamespace
+
+    def start(file_name: str, map_index: int, **request: object) -> dict:
+        path = tmp_path / file_name
+        path.write_text("email\na@example.com\n")
+        body = {"name": "Contacts", "files": [{"fileName": file_name, "fileFormat": "CSV"}], **request}
+        ti = SimpleNamespace(
+            dag_id="d", run_id="r", task_id="t", map_index=map_index, try_number=1, max_tries=0
+        )
+        ti.xcom_push = lambda key, value: None
+        return operator(import_request=body, files=str(path), idempotency_key="shared").execute({"ti": ti})
+
+    first = start("a.csv", 0)
+    second = start("b.csv", 1)
+    again = start("a.csv", 0)  # the same instance and request: adopted
+    edited = start("a.csv", 0, importOperations={"0-1": "CREATE"})  # the same instance, another request
+
+    started = hubspot_connection.started_imports()
+    assert len(started) == 3
+    assert first["id"] != second["id"] and again["id"] == first["id"]
+    assert edited["id"] not in (first["id"], second["id"])
+    by_id = {str(entry["id"]): entry for entry in started}
+    assert [upload.filename for upload in by_id[second["id"]]["uploads"]] == ["b.csv"]
+    assert [upload.filename for upload in by_id[first["id"]]["uploads"]] == ["a.csv"]

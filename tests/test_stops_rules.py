@@ -9,11 +9,12 @@ from datetime import timedelta
 import pytest
 from trigger_support import first_event
 
-from airflow_provider_hubspot_imports.core.stops import abandoned_by_person, next_poll_delay
+from airflow_provider_hubspot_imports.core.endings import Ending
+from airflow_provider_hubspot_imports.core.stops import ending_of_task_state, next_poll_delay
 from airflow_provider_hubspot_imports.sensors.imports import ImportStateSensor
 from airflow_provider_hubspot_imports.testing import HubSpotEmulator
 from airflow_provider_hubspot_imports.triggers.imports import ImportStateTrigger
-from airflow_provider_hubspot_imports.waiting import give_up_reason, will_retry
+from airflow_provider_hubspot_imports.waiting import deadline_kind, ended, ending_of, will_retry
 
 
 def test_poll_delay_doubles_up_to_max_wait_only_with_backoff():
@@ -23,22 +24,23 @@ def test_poll_delay_doubles_up_to_max_wait_only_with_backoff():
 
 
 @pytest.mark.parametrize(
-    ("state", "cancel"),
+    ("state", "ending"),
     [
-        ("deferred", False),
-        ("up_for_retry", False),
-        ("up_for_reschedule", False),
-        ("success", False),
-        ("failed", True),
-        ("skipped", True),
-        ("upstream_failed", True),
-        (None, True),
-        ("restarting", True),
-        ("scheduled", True),
+        ("deferred", Ending.WAITED_ON_ELSEWHERE),
+        ("up_for_retry", Ending.WAITED_ON_ELSEWHERE),
+        ("up_for_reschedule", Ending.WAITED_ON_ELSEWHERE),
+        ("success", Ending.MARKED_SUCCESS),
+        ("failed", Ending.MARKED),
+        ("skipped", Ending.MARKED),
+        ("upstream_failed", Ending.MARKED),
+        (None, Ending.CLEARED),
+        ("restarting", Ending.CLEARED),
+        ("scheduled", Ending.CLEARED),
+        ("RUNNING", Ending.CLEARED),
     ],
 )
-def test_which_task_states_mean_a_person_gave_up(state: str | None, cancel: bool):
-    assert (abandoned_by_person(state) is not None) is cancel
+def test_what_a_deferred_tasks_state_means_when_its_trigger_is_killed(state: str | None, ending: Ending):
+    assert ending_of_task_state(state) is ending
 
 
 def exceptions() -> dict[str, type[BaseException]]:
@@ -64,25 +66,57 @@ def caused(error: BaseException, cause: BaseException) -> BaseException:
     return error
 
 
-def test_give_up_reasons():
+def test_endings_are_told_by_type_and_cause_never_by_message():
     e = exceptions()
-    assert give_up_reason(e["sensor_timeout"]("late"), retrying=True) == "the wait timed out"
-    assert give_up_reason(e["task_timeout"](), retrying=True) is None
-    assert give_up_reason(e["task_timeout"](), retrying=False) == "execution_timeout passed on the last try"
-    assert give_up_reason(e["deferral_timeout"]("Trigger/execution timeout"), retrying=False) is not None
-    assert give_up_reason(e["deferral_timeout"]("Trigger/execution timeout"), retrying=True) is None
-    # soft_fail: Airflow's poke loop raises a skip saying "timed out"; the resume path chains the timeout.
-    assert give_up_reason(e["skip"]("Sensor has timed out; run duration ..."), retrying=True) is not None
-    assert give_up_reason(caused(e["skip"]("soft_fail"), e["sensor_timeout"]("late")), retrying=True)
-    # A skip for a failed import, or any other failure, leaves the import alone.
-    assert give_up_reason(caused(e["skip"]("soft_fail"), e["fail"]("FAILED")), retrying=False) is None
-    assert give_up_reason(e["skip"]("skipped by a person"), retrying=False) is None
-    assert give_up_reason(e["fail"]("FAILED"), retrying=False) is None
-    assert give_up_reason(ValueError("bug"), retrying=False) is None
+
+    def of(
+        error: BaseException, *, deadline: Ending = Ending.WAIT_TIMEOUT, soft_fail: bool = False
+    ) -> Ending | None:
+        return ending_of(error, deadline=deadline, soft_fail=soft_fail)
+
+    assert of(e["sensor_timeout"]("late")) is Ending.WAIT_TIMEOUT
+    assert of(e["task_timeout"]()) is Ending.EXECUTION_TIMEOUT
+    # Airflow ending a deferral: the kind of deadline the task deferred to, whatever its message.
+    for message in ("Trigger/execution timeout", "Trigger timeout", "anything"):
+        assert (
+            of(e["deferral_timeout"](message), deadline=Ending.EXECUTION_TIMEOUT) is Ending.EXECUTION_TIMEOUT
+        )
+        assert of(e["deferral_timeout"](message)) is Ending.WAIT_TIMEOUT
+    # Airflow's sensor turns the deferral's end into a sensor timeout: its cause still decides.
+    sensor_timeout = caused(e["sensor_timeout"]("late"), e["deferral_timeout"]("x"))
+    assert of(sensor_timeout, deadline=Ending.EXECUTION_TIMEOUT) is Ending.EXECUTION_TIMEOUT
+    # soft_fail: Airflow's poke loop raises a skip without a cause at the timeout.
+    assert of(e["skip"]("any words"), soft_fail=True) is Ending.WAIT_TIMEOUT
+    assert of(e["skip"]("Sensor has timed out"), soft_fail=False) is None  # a skip of someone else's
+    assert of(caused(e["skip"]("soft_fail"), e["sensor_timeout"]("late"))) is Ending.WAIT_TIMEOUT
+    assert (
+        of(caused(e["skip"]("x"), ended(e["fail"]("FAILED"), Ending.IMPORT_FAILED))) is Ending.IMPORT_FAILED
+    )
+    assert of(ended(e["fail"]("y"), Ending.GATE_BREACHED)) is Ending.GATE_BREACHED
+    assert of(e["fail"]("any other final failure")) is Ending.PERMANENT_ERROR
+    assert of(ValueError("a bug: retried as usual")) is None
 
 
-def test_unknown_task_instance_counts_as_no_retry():
-    assert will_retry(None) is False
+def test_the_deadline_kind_comes_from_the_settings():
+    sensor = ImportStateSensor(
+        task_id="wait", import_id=1, timeout=600, execution_timeout=timedelta(seconds=60)
+    )
+    assert deadline_kind(sensor) is Ending.EXECUTION_TIMEOUT
+    sensor = ImportStateSensor(
+        task_id="wait", import_id=1, timeout=60, execution_timeout=timedelta(seconds=600)
+    )
+    assert deadline_kind(sensor) is Ending.WAIT_TIMEOUT
+    assert deadline_kind(ImportStateSensor(task_id="wait", import_id=1, timeout=60)) is Ending.WAIT_TIMEOUT
+
+
+def test_retries_are_read_from_public_task_instance_fields():
+    from types import SimpleNamespace
+
+    assert will_retry(None) is False  # unknown: no retry
+    assert will_retry(SimpleNamespace(try_number=1, max_tries=1)) is True
+    assert will_retry(SimpleNamespace(try_number=2, max_tries=1)) is False
+    assert will_retry(SimpleNamespace(try_number=1, max_tries=0)) is False
+    assert will_retry(SimpleNamespace(is_eligible_to_retry=lambda: True)) is True  # Airflow 2.11's method
 
 
 @pytest.mark.parametrize("interval", [0, timedelta(0)], ids=["0", "timedelta(0)"])

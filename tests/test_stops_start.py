@@ -4,7 +4,9 @@ started. Canceled when the task gives up for good; left running when a retry rec
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -12,6 +14,7 @@ from typing import Any
 import pytest
 from sigterm_start_child import start_operator, task_instance
 from sigterm_support import sigterm_when_ready
+from stop_support import assert_canceled_only_by_the_last_try
 from trigger_support import kill_trigger, set_task_state, stop_running_trigger
 
 from airflow_provider_hubspot_imports._compat import AIRFLOW_V3
@@ -98,8 +101,8 @@ def test_execution_timeout_cancels_only_on_the_last_try_and_the_retry_keeps_the_
     assert result.task_states == {"start_import": "failed"}
     assert result.try_numbers == {"start_import": 2}
     import_id = the_import(hubspot_connection)  # the retry went back to the first try's import
-    assert cancels(hubspot_connection, import_id) == 1  # by the last try only, once
-    assert hubspot_connection.record(import_id)["state"] == "CANCELED"
+    # By the last try only, once: the retry found the import still running.
+    assert_canceled_only_by_the_last_try(hubspot_connection, import_id)
     assert f"Adopting HubSpot import {import_id} started by an earlier try" in result.output
     assert "execution_timeout passed on the last try" in result.output
 
@@ -243,10 +246,10 @@ def test_the_deferred_start_hands_the_option_to_its_trigger(
 
 @pytest.mark.parametrize(
     ("state", "canceled"),
-    [("failed", True), (None, True), ("deferred", False), ("up_for_retry", False)],
-    ids=["marked failed", "cleared", "moved to another triggerer", "will be retried"],
+    [("failed", True), (None, False), ("deferred", False), ("up_for_retry", False)],
+    ids=["marked failed", "cleared (the re-run reconnects)", "moved to another triggerer", "will be retried"],
 )
-def test_a_person_stopping_the_deferred_start_cancels_a_moved_trigger_does_not(
+def test_a_person_marking_the_deferred_start_cancels_a_clear_or_a_move_does_not(
     deferred_start: Any, hubspot_connection: HubSpotEmulator, state: str | None, canceled: bool
 ):
     deferred_start.set(state)
@@ -278,3 +281,52 @@ def test_on_kill_after_the_try_ended_does_nothing(hubspot_connection: HubSpotEmu
     operator.on_kill()
 
     assert cancels(hubspot_connection, the_import(hubspot_connection)) == 0
+
+
+@pytest.mark.parametrize("busy", [False, True], ids=["re-run before the trigger stops", "re-run after it"])
+def test_a_cleared_deferred_start_is_done_again_on_its_running_import(
+    run_dag, hubspot_connection: HubSpotEmulator, csv_file: Path, busy: bool
+):
+    """A clear means "do it again": the trigger leaves the import running and the re-run (the next
+    try of the same task instance) reconnects to it and succeeds, whether it runs before the
+    trigger is stopped (an idle worker) or after (a busy one). Never a cancel of its own making,
+    never two imports of one request running."""
+    hubspot = hubspot_connection
+    hubspot.set_start_lifecycle([("DONE",)])
+    result = run_dag("test_start_once_deferred", {"csv_path": str(csv_file), "crash_at": ""})
+    ti = SimpleNamespace(dag_id=result.dag_id, run_id=result.run_id, task_id="start_import", map_index=-1)
+    hubspot.set_start_lifecycle([("PROCESSING", 10), ("DONE",)])
+    deferred = defer_start(csv_file, task_instance("manual__cleared", 1, retry=False), cancel_on_timeout=True)
+    trigger = deferred.trigger
+    trigger.task_instance = ti
+    import_id = int(deferred.kwargs["import_id"])
+    set_task_state(ti, None)  # cleared
+
+    def re_run() -> dict[str, Any]:
+        operator = start_operator(str(csv_file))
+        return operator.execute({"ti": task_instance("manual__cleared", 2, retry=False)})  # type: ignore[arg-type]
+
+    if busy:
+        stop_trigger(trigger, hubspot)
+        record = re_run()
+    else:  # the re-run is already waiting on the import when the trigger is stopped
+
+        def stop_once_the_re_run_waits() -> None:
+            while len(hubspot.requests(import_id)) < 2:  # until the re-run has read the import
+                time.sleep(0.05)
+            stop_trigger(trigger, hubspot)
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            stopped = pool.submit(stop_once_the_re_run_waits)
+            record = re_run()  # Airflow 2.11 runs an operator in the thread that made it
+            stopped.result(timeout=60)
+
+    assert record["id"] == str(import_id) and record["state"] == "DONE"
+    assert cancels(hubspot, import_id) == 0
+    started = [entry for entry in hubspot.started_imports() if entry["id"] != int(the_first(result))]
+    assert [entry["id"] for entry in started] == [import_id]  # one import of this request
+
+
+def the_first(result: Any) -> str:
+    """The import the set-up run started (another task instance: another key)."""
+    return str(result.xcoms["start_import"]["id"])

@@ -49,17 +49,10 @@ def cancels(emulator: HubSpotEmulator, import_id: int) -> int:
 @on_airflow_3
 @pytest.mark.parametrize(
     "state",
-    ["failed", "skipped", None, "scheduled", "queued", "running"],
-    ids=[
-        "marked failed",
-        "marked skipped",
-        "cleared",
-        "cleared, scheduled",
-        "cleared, queued",
-        "cleared, running",
-    ],
+    ["failed", "skipped", "upstream_failed"],
+    ids=["marked failed", "marked skipped", "upstream marked failed"],
 )
-def test_a_person_giving_up_on_the_deferred_task_cancels(
+def test_a_person_marking_the_deferred_task_cancels(
     deferred_task: Any, hubspot_connection: HubSpotEmulator, state: str | None
 ):
     deferred_task.set(state)
@@ -73,10 +66,18 @@ def test_a_person_giving_up_on_the_deferred_task_cancels(
 @on_airflow_3
 @pytest.mark.parametrize(
     "state",
-    ["deferred", "up_for_retry", "success"],
-    ids=["moved to another triggerer", "will be retried", "marked success"],
+    ["deferred", "up_for_retry", "success", None, "scheduled", "queued", "running"],
+    ids=[
+        "moved to another triggerer",
+        "will be retried",
+        "marked success",
+        "cleared",
+        "cleared, scheduled",
+        "cleared, queued",
+        "cleared, running",
+    ],
 )
-def test_a_trigger_stopped_while_the_task_still_waits_leaves_the_import(
+def test_a_trigger_stopped_while_the_task_still_waits_or_runs_again_leaves_the_import(
     deferred_task: Any, hubspot_connection: HubSpotEmulator, state: str, logged: Callable[[], str]
 ):
     deferred_task.set(state)
@@ -86,7 +87,8 @@ def test_a_trigger_stopped_while_the_task_still_waits_leaves_the_import(
 
     assert cancels(hubspot_connection, import_id) == 0
     assert hubspot_connection.record(import_id)["state"] == "PROCESSING"
-    # The state was read, not guessed: the trigger names it.
+    # The state was read, not guessed: the trigger names it. A clear means "do it again": the
+    # re-run reconnects to the running import.
     assert f"stopped while the task is {state}: the import is left running" in logged()
 
 
@@ -129,8 +131,8 @@ def stopped_by_airflow_2(emulator: HubSpotEmulator, ti: Any) -> int:
 @on_airflow_2
 @pytest.mark.parametrize(
     ("state", "canceled"),
-    [("failed", True), (None, True), ("deferred", False), ("up_for_retry", False)],
-    ids=["marked failed", "cleared", "moved or triggerer stopped", "will be retried"],
+    [("failed", True), (None, False), ("deferred", False), ("up_for_retry", False)],
+    ids=["marked failed", "cleared (the re-run reconnects)", "moved or triggerer stopped", "will be retried"],
 )
 def test_airflow_2_trigger_stopped_cancels_only_when_a_person_gave_up(
     deferred_task: Any, hubspot_connection: HubSpotEmulator, state: str | None, canceled: bool

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from airflow_provider_hubspot_imports.models import ImportRecord, ImportState
+from airflow_provider_hubspot_imports.core.quality import QualityGate
+from airflow_provider_hubspot_imports.models import (
+    FAILURE_STATES,
+    SUCCESS_STATES,
+    ImportRecord,
+    ImportState,
+    parse_states,
+)
 
 
 class Verdict(enum.Enum):
@@ -55,3 +63,16 @@ def check_states_disjoint(success: frozenset[ImportState], failure: frozenset[Im
         raise ValueError(f"{names} is in both success_states and failure_states; keep each state in one.")
     if not success:
         raise ValueError("success_states is empty: the wait could never succeed. Pass e.g. {'DONE'}.")
+
+
+def wait_rules(
+    success_states: Iterable[str] | None,
+    failure_states: Iterable[str] | None,
+    max_error_rows: int | None,
+    max_error_ratio: float | None,
+) -> tuple[frozenset[ImportState], frozenset[ImportState], QualityGate]:
+    """A waiter's arguments checked at DAG-parse time: (success states, failure states, quality gate)."""
+    success = parse_states(success_states, SUCCESS_STATES, name="success_states")
+    failure = parse_states(failure_states, FAILURE_STATES, name="failure_states")
+    check_states_disjoint(success, failure)
+    return success, failure, QualityGate(max_error_rows, max_error_ratio)

@@ -12,13 +12,14 @@ Pure logic: no I/O here.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_hubspot_imports.errors import HubSpotInputError
-from airflow_provider_hubspot_imports.models import ImportRecord
+from airflow_provider_hubspot_imports.models import FAILURE_STATES, ImportRecord
 
 # HubSpot documents no limit on an import's name; the import list in HubSpot's UI shows short
 # names, so a marked name is kept within this many characters (the user's part is shortened).
@@ -54,6 +55,13 @@ class StartKey:
             name = name[: room - 1].rstrip() + "…"
         return {**import_request, "name": f"{name} {self.marker}"}
 
+    def for_request(self, import_request: Mapping[str, Any]) -> StartKey:
+        """This key narrowed to one request: its file names, object types and operations (not its
+        name, which carries the marker). An import started for another request, or for this task
+        before its request was edited, never carries it, so it is never adopted."""
+        material = "\x1f".join(("request", self.digest, request_fingerprint(import_request)))
+        return StartKey(_digest(material), self.source)
+
     def carried_by(self, raw_record: Mapping[str, Any]) -> bool:
         """Whether an import record (as HubSpot lists it) was started with this key."""
         return self.digest in markers_of(raw_record)
@@ -76,8 +84,9 @@ def task_instance_key(dag_id: str, run_id: str, task_id: str, map_index: int | N
     return StartKey(_digest(material), f"task instance {where}")
 
 
-def own_key(value: str) -> StartKey:
-    """A key chosen by the DAG author: any non-empty text; only its hash travels to HubSpot."""
+def own_key(value: str, map_index: int | None = None) -> StartKey:
+    """A key chosen by the DAG author: any non-empty text; only its hash travels to HubSpot. The
+    map index of a mapped task instance is always part of it: mapped instances never share a key."""
     if not isinstance(value, str) or not value.strip():
         raise HubSpotInputError(
             f"idempotency_key is {value!r}. Pass a non-empty string of your own, None (the default: "
@@ -88,7 +97,27 @@ def own_key(value: str) -> StartKey:
             f"idempotency_key {value[:60]!r} is a Jinja template that was never rendered: pass it to "
             f"the operator, whose idempotency_key field is templated."
         )
-    return StartKey(_digest("\x1f".join(("own", value))), f"idempotency_key {value!r}")
+    index = -1 if map_index is None else int(map_index)
+    if index < 0:
+        return StartKey(_digest("\x1f".join(("own", value))), f"idempotency_key {value!r}")
+    return StartKey(_digest("\x1f".join(("own", value, str(index)))), f"idempotency_key {value!r}[{index}]")
+
+
+def request_fingerprint(import_request: Mapping[str, Any]) -> str:
+    """What makes two import requests the same import: the file names, the object types their
+    columns map to, and the operations per object type (canonical JSON)."""
+    files = [entry for entry in import_request.get("files") or [] if isinstance(entry, Mapping)]
+    names = sorted(str(entry.get("fileName")) for entry in files)
+    types: set[str] = set()
+    for entry in files:
+        page = entry.get("fileImportPage")
+        mappings = page.get("columnMappings") if isinstance(page, Mapping) else None
+        for mapping in mappings if isinstance(mappings, list) else []:
+            if isinstance(mapping, Mapping) and mapping.get("columnObjectTypeId") is not None:
+                types.add(str(mapping["columnObjectTypeId"]))
+    operations = import_request.get("importOperations")
+    ops = sorted((str(k), str(v)) for k, v in operations.items()) if isinstance(operations, Mapping) else []
+    return json.dumps([names, sorted(types), ops], separators=(",", ":"))
 
 
 def markers_of(raw_record: Mapping[str, Any]) -> set[str]:
@@ -108,10 +137,14 @@ def markers_of(raw_record: Mapping[str, Any]) -> set[str]:
 def pick_adoptable(key: StartKey, records: Iterable[ImportRecord]) -> tuple[ImportRecord | None, list[str]]:
     """The import to adopt among those listed, and the ids of other imports carrying the key.
 
-    More than one can only happen when imports were started outside this mechanism (or it was
-    turned off in between): the newest one is adopted, and the caller names the others.
+    An import that ended FAILED, CANCELED or REVERTED is never adopted (a clear or a retry means
+    "do it again": a new import is started); an active or DONE one is. More than one can only
+    happen when imports were started outside this mechanism (or it was turned off in between):
+    the newest one is adopted, and the caller names the others.
     """
-    carrying = [record for record in records if key.carried_by(record.raw)]
+    carrying = [
+        record for record in records if key.carried_by(record.raw) and record.state not in FAILURE_STATES
+    ]
     if not carrying:
         return None, []
     carrying.sort(key=lambda record: (str(record.raw.get("createdAt") or ""), _numeric(record.id)))

@@ -1,39 +1,32 @@
-"""When a task has given up on its import for good, so that `cancel_on_timeout` may cancel it.
-
-Pure rules; the Airflow signals they read are gathered in `waiting` (task side) and
-`triggers.imports` (triggerer side). Canceling cannot be undone, so every rule errs towards
-leaving the import running: a later try, or another triggerer, may still be waiting on it.
-"""
+"""Pure rules for the triggerer's side of a stop: what a task's state means when its trigger is
+killed (decided on by `core.endings`), and the deferred twin of a sensor's backoff."""
 
 from __future__ import annotations
 
-# A deferred task's state when the triggerer calls the trigger's `on_kill`, and whether that
-# means a person gave the wait up. Airflow 3.3 calls `on_kill` both when a person cleared or marked
-# the task and when the trigger moved to another triggerer; only the task's state tells them apart.
-STILL_WAITING_STATES = frozenset(
-    {
-        "deferred",  # the trigger moved to another triggerer, which goes on waiting
-        "up_for_retry",  # a later try reconnects to the import
-        "up_for_reschedule",
-        "success",  # marked success: the import's outcome was accepted as it is
-    }
-)
+from airflow_provider_hubspot_imports.core.endings import Ending
+
+# A deferred task's state when its trigger is killed, and the ending it stands for. Airflow 3.3
+# calls the trigger's `on_kill` both when a person cleared or marked the task and when the trigger
+# moved to another triggerer; only the task's state tells them apart.
+_ENDING_BY_TASK_STATE = {
+    "deferred": Ending.WAITED_ON_ELSEWHERE,  # the trigger moved to another triggerer
+    "up_for_retry": Ending.WAITED_ON_ELSEWHERE,  # a later try reconnects to the import
+    "up_for_reschedule": Ending.WAITED_ON_ELSEWHERE,
+    "success": Ending.MARKED_SUCCESS,  # the import's outcome was accepted as it is
+    # Cleared: not yet scheduled again (no state), or already scheduled, queued or running again.
+    "none": Ending.CLEARED,
+    "restarting": Ending.CLEARED,
+    "scheduled": Ending.CLEARED,
+    "queued": Ending.CLEARED,
+    "running": Ending.CLEARED,
+}
 
 
-def abandoned_by_person(task_state: str | None) -> str | None:
-    """Why a deferred task's import may be canceled when its trigger is killed; None to leave it.
-
-    `task_state` is the task instance's state when the trigger was killed (None: cleared, not yet
-    scheduled again). Any state but those in `STILL_WAITING_STATES` means the wait this trigger
-    served is over for good: marked failed or skipped, or cleared (possibly already scheduled,
-    queued or running again as a new try).
-    """
-    state = None if task_state is None else str(task_state).lower()
-    if state in STILL_WAITING_STATES:
-        return None
-    if state is None or state in ("restarting", "scheduled", "queued", "running", "none"):
-        return "the task was cleared while deferred"
-    return f"the task was marked {state} while deferred"
+def ending_of_task_state(task_state: str | None) -> Ending:
+    """The ending a deferred task's state stands for when its trigger is killed: any state not
+    listed (failed, skipped, upstream_failed, removed) is a person's mark."""
+    state = "none" if task_state is None else str(task_state).lower()
+    return _ENDING_BY_TASK_STATE.get(state, Ending.MARKED)
 
 
 def next_poll_delay(interval: float, polls_done: int, *, exponential: bool, max_wait: float | None) -> float:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_hubspot_imports.operators.imports import _OneImportOperator
+from airflow_provider_hubspot_imports.operators.one_import import OneImportOperator
 
 if TYPE_CHECKING:
     from airflow_provider_hubspot_imports.hooks.hubspot import HubSpotHook
 
 
-class HubSpotExportImportErrorsOperator(_OneImportOperator):
+class HubSpotExportImportErrorsOperator(OneImportOperator):
     """Write an import's error rows to `destination` and push a summary as XCom ``return_value``:
     ``{"import_id", "rows", "by_error_type": {errorType: count}, "destination", "format"}``.
 

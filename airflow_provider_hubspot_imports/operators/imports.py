@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_hubspot_imports._compat import AirflowSensorTimeout, BaseOperator
+from airflow_provider_hubspot_imports.core.outcome import wait_rules
 from airflow_provider_hubspot_imports.extra_links import HubSpotImportLink, persist_import_link
+from airflow_provider_hubspot_imports.operators.export import HubSpotExportImportErrorsOperator
+from airflow_provider_hubspot_imports.operators.one_import import OneImportOperator, hook_for
 from airflow_provider_hubspot_imports.reporting import reports_import
 from airflow_provider_hubspot_imports.sensors.imports import _default_deferrable
 from airflow_provider_hubspot_imports.task_args import positive_seconds
-from airflow_provider_hubspot_imports.waiting import (
-    CancelOnGiveUp,
-    fail_task_if_permanent,
-    settle,
-    wait_rules,
-)
+from airflow_provider_hubspot_imports.waiting import CancelOnGiveUp, fail_task_if_permanent, settle
 
 if TYPE_CHECKING:
     from airflow_provider_hubspot_imports._compat import Context
@@ -29,49 +27,8 @@ if TYPE_CHECKING:
 DEFAULT_TIMEOUT = 60 * 60 * 24 * 7  # the same week BaseSensorOperator waits by default
 
 
-def _hook(conn_id: str) -> HubSpotHook:
-    from airflow_provider_hubspot_imports.hooks.hubspot import HubSpotHook
-
-    return HubSpotHook(conn_id)
-
-
-class _OneImportOperator(BaseOperator):
-    """An operator acting on one existing import: it opens the hook, records the "HubSpot import"
-    link, and fails without task retries on permanent errors (bad import id, 401, 403, 404);
-    transient ones that outlast the hook's retries fail it normally, so the task's `retries` apply.
-    Subclasses say what to do in `act`."""
-
-    template_fields: Sequence[str] = ("import_id",)
-    ui_color = "#ff7a59"
-    operator_extra_links = (HubSpotImportLink(),)
-
-    def __init__(
-        self, *, import_id: int | str, hubspot_conn_id: str = "hubspot_default", **kwargs: Any
-    ) -> None:
-        super().__init__(**kwargs)
-        self.import_id = import_id
-        self.hubspot_conn_id = hubspot_conn_id
-
-    def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_hubspot_imports.errors import HubSpotError
-
-        hook = _hook(self.hubspot_conn_id)
-        try:
-            result = self.act(hook)
-            persist_import_link(context, hook, self.import_id, self.log)
-        except HubSpotError as error:
-            fail_task_if_permanent(error)
-            raise
-        finally:
-            hook.close()
-        return result
-
-    def act(self, hook: HubSpotHook) -> dict[str, Any]:
-        raise NotImplementedError
-
-
 @reports_import
-class HubSpotGetImportOperator(_OneImportOperator):
+class HubSpotGetImportOperator(OneImportOperator):
     """Fetch one import's record and push it, exactly as HubSpot sent it, as XCom ``return_value``.
 
     :param import_id: the import's numeric id (templated).
@@ -84,7 +41,7 @@ class HubSpotGetImportOperator(_OneImportOperator):
         return dict(record.raw)
 
 
-class HubSpotCancelImportOperator(_OneImportOperator):
+class HubSpotCancelImportOperator(OneImportOperator):
     """Cancel an active import; pushes HubSpot's answer (``status``, timestamps) as XCom ``return_value``.
 
     Canceling an import that already finished is refused by HubSpot, which fails the task.
@@ -134,7 +91,8 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
         report is XCom ``preflight_report``. See docs/preflight.md.
     :param cancel_on_timeout: cancel the import when the task gives up on it for good: its
         `timeout` (also with `soft_fail`), `execution_timeout` or a kill on the last try, a person
-        marking or clearing it while deferred. Never when a retry or another triggerer waits on:
+        marking it failed or skipped while deferred (a clear leaves it for the re-run). Never when
+        a retry or another triggerer waits on:
         the retry reconnects to the same import. See docs/stopping.md.
     """
 
@@ -192,52 +150,28 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         self._try_started = time.time()
-        return self._watch(context, lambda: self._timeout_skips(lambda: self._start_then_wait(context)))
+        return self._watch(context, lambda: self._start_then_wait(context))
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
         """The deferred wait's end, watched as `execute` is. When Airflow itself ended the deferral
-        at its timeout (``__fail__``: the triggerer was down), `execute_complete` never runs, so the
-        import's id is found again for `cancel_on_timeout`."""
+        (``__fail__``: e.g. at its timeout, the triggerer down), `execute_complete` never runs, so
+        the import's id is found again, for a cancel the table may ask for."""
 
         def resume() -> Any:
-            timed_out = "timeout" in str((next_kwargs or {}).get("error", "")).lower()
-            if next_method == "__fail__" and timed_out and self.cancel_on_timeout and self.import_id is None:
+            if next_method == "__fail__" and self.cancel_on_timeout and self.import_id is None:
                 self.import_id = self._started_import_id(context)
             return super(CancelOnGiveUp, self).resume_execution(next_method, next_kwargs, context)
 
-        return self._watch(context, lambda: self._timeout_skips(resume))
-
-    def _timeout_skips(self, run: Callable[[], Any]) -> Any:
-        """With `soft_fail`, the wait's timeout (in the worker, the trigger's, or Airflow's end of
-        the deferral) skips the task instead of failing it; the timeout stays the skip's cause, so
-        `cancel_on_timeout` still cancels. Failed imports and other errors still fail the task."""
-        from airflow_provider_hubspot_imports.waiting import deferral_timed_out, exception_kinds
-
-        try:
-            return run()
-        except Exception as error:
-            if self.soft_fail and (isinstance(error, AirflowSensorTimeout) or deferral_timed_out(error)):
-                skip = exception_kinds()["skip"][0]
-                raise skip(f"Skipping due to soft_fail is set to True: {error}") from error
-            raise
+        return self._watch(context, resume)
 
     def _start_then_wait(self, context: Context) -> dict[str, Any]:
         from airflow_provider_hubspot_imports.errors import HubSpotError
 
-        hook = _hook(self.hubspot_conn_id)
+        hook = hook_for(self.hubspot_conn_id)
         try:
-            key = self._start_key(context)
-            record = self._reconnect(context, hook, key) if key is not None else None
-            if record is None:
-                from airflow_provider_hubspot_imports.preflight import gate_upload
-
-                gate_upload(hook, self.import_request, self.files, self.preflight, context, self.log)
-                record, adopted = self._start(hook, key)
-                self.import_id = record.id
-                if key is not None:
-                    self._remember(context, key, record.id)
-                if not adopted:
-                    self.log.info("Started HubSpot %s", record.summary())
+            record, adopted = self._start(context, hook, self._start_key(context))
+            if not adopted:
+                self.log.info("Started HubSpot %s", record.summary())
             self.import_id = record.id
             self.remember_settings(hook)
             persist_import_link(context, hook, record.id, self.log)
@@ -258,57 +192,61 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
     # ---- one import per task instance ---------------------------------------------------------
 
     def _start_key(self, context: Context) -> StartKey | None:
+        """This task instance's key (the map index always part of it), narrowed to its request."""
         from airflow_provider_hubspot_imports.core import start_key
+        from airflow_provider_hubspot_imports.core.start import parse_import_request
 
         if self.idempotency_key is False:
             return None
+        ti: Any = context.get("ti")
+        map_index = getattr(ti, "map_index", -1)
         if isinstance(self.idempotency_key, str):
-            return start_key.own_key(self.idempotency_key)
-        ti = context["ti"]
-        return start_key.task_instance_key(ti.dag_id, ti.run_id, ti.task_id, getattr(ti, "map_index", -1))
+            key = start_key.own_key(self.idempotency_key, map_index)
+        else:
+            key = start_key.task_instance_key(ti.dag_id, ti.run_id, ti.task_id, map_index)
+        return key.for_request(parse_import_request(self.import_request))
 
-    def _start(self, hook: HubSpotHook, key: StartKey | None) -> tuple[ImportRecord, bool]:
-        """Adopt the import carrying `key`, or upload: (record, adopted)."""
+    def _start(self, context: Context, hook: HubSpotHook, key: StartKey | None) -> tuple[ImportRecord, bool]:
+        """Reconnect to, adopt or upload this task instance's import: (record, adopted)."""
         from airflow_provider_hubspot_imports.hooks.upload import file_list
-        from airflow_provider_hubspot_imports.starting import start_once
+        from airflow_provider_hubspot_imports.preflight import gate_upload
+        from airflow_provider_hubspot_imports.starting import start_exactly_once
 
-        return start_once(hook, self.import_request, file_list(self.files), key, self.log)
+        files = file_list(self.files)
+        store = self._state_store(context)
 
-    def _reconnect(self, context: Context, hook: HubSpotHook, key: StartKey) -> ImportRecord | None:
-        """The import an earlier try saved in the task state store (Airflow 3.3+), read afresh."""
-        import_id = self._stored_import_id(context, key)
-        if import_id is None:
-            return None
-        record = hook.get_import(import_id)
-        self.log.warning(
-            "Adopting HubSpot import %s started by an earlier try of this task instance (key %s, %s) "
-            "instead of starting another: it is %s.",
-            import_id,
-            key.marker,
-            key.source,
-            record.state.value,
+        def preflight() -> None:  # only when this call is about to upload
+            gate_upload(hook, self.import_request, files, self.preflight, context, self.log)
+
+        return start_exactly_once(
+            hook, self.import_request, files, key, self.log, store, before_upload=preflight
         )
-        return record
 
-    @staticmethod
-    def _stored_import_id(context: Context, key: StartKey) -> str | None:
-        from airflow_provider_hubspot_imports.core.start_key import STATE_STORE_KEY, stored_import_id
-
-        store: Any = context.get("task_state_store")
-        return stored_import_id(key, store.get(STATE_STORE_KEY)) if store is not None else None
+    def _state_store(self, context: Context) -> Any:
+        """Airflow 3.3's ``task_state_store`` of this task instance; None before 3.3."""
+        return context.get("task_state_store")
 
     def _started_import_id(self, context: Context) -> str | None:
         """This task instance's import, without the record a resume would have carried: the id
-        saved in the task state store (Airflow 3.3+), else the active import carrying the key.
+        saved in the task state store (Airflow 3.3+), else the import carrying the key.
         None (logged) when neither finds it."""
-        from airflow_provider_hubspot_imports.core.start_key import pick_adoptable
+        from airflow_provider_hubspot_imports.core.start_key import (
+            STATE_STORE_KEY,
+            pick_adoptable,
+            stored_import_id,
+        )
 
-        key = self._start_key(context)
+        try:
+            key = self._start_key(context)
+        except Exception as error:  # the key's request must not hide the timeout that ends the task
+            self.log.error("Could not rebuild this task's start key to cancel its import: %s", error)
+            return None
         if key is None:
             return None
-        if (import_id := self._stored_import_id(context, key)) is not None:
+        store = self._state_store(context)
+        if store is not None and (import_id := stored_import_id(key, store.get(STATE_STORE_KEY))) is not None:
             return import_id
-        hook = _hook(self.hubspot_conn_id)
+        hook = hook_for(self.hubspot_conn_id)
         try:
             chosen, _ = pick_adoptable(key, hook.find_started_imports(key).found)
             self.remember_settings(hook)
@@ -319,21 +257,13 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
             hook.close()
         return None if chosen is None else chosen.id
 
-    def _remember(self, context: Context, key: StartKey, import_id: str) -> None:
-        """Keep the import's id for later tries of this task instance (Airflow 3.3+)."""
-        from airflow_provider_hubspot_imports.core.start_key import STATE_STORE_KEY, state_store_value
-
-        store: Any = context.get("task_state_store")
-        if store is not None:
-            store.set(STATE_STORE_KEY, state_store_value(key, import_id))
-
     # ---- waiting ------------------------------------------------------------------------------
 
     def wait(self, raw_record: dict[str, Any]) -> dict[str, Any]:
         """Poll in this worker, after the record just read, until the import is finished or the
         deadline passes; the last poll comes at the deadline (`min(poke_interval, time left)`)."""
         deadline = time.monotonic() + self.timeout
-        hook = _hook(self.hubspot_conn_id)
+        hook = hook_for(self.hubspot_conn_id)
         try:
             while True:
                 remaining = deadline - time.monotonic()
@@ -364,7 +294,7 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
     def _defer(self, import_id: str, *, logged_state: str | None = None) -> None:
         """Hand the wait to `ImportStateTrigger` until the wait's timeout (or the try's
         `execution_timeout`, if that comes first); `execute_complete` resumes the task."""
-        from airflow_provider_hubspot_imports.waiting import deferral_deadline
+        from airflow_provider_hubspot_imports.waiting import deferral_deadline, deferral_timeout
 
         now = time.time()
         end_time, at_execution_timeout = deferral_deadline(
@@ -380,8 +310,8 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
             ),
             method_name="execute_complete",
             kwargs={"import_id": import_id},
-            # A triggerer that is down cannot hold the task past its deadline.
-            timeout=timedelta(seconds=max(end_time - now, 0.0)),
+            # A triggerer that is down cannot hold the task long past its deadline.
+            timeout=deferral_timeout(end_time, now, self._hubspot_settings),
         )
 
     def _trigger(
@@ -427,9 +357,6 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
             log=self.log,
         )
 
-
-# Also importable from here, next to the other operators.
-from airflow_provider_hubspot_imports.operators.export import HubSpotExportImportErrorsOperator  # noqa: E402
 
 __all__ = [
     "HubSpotCancelImportOperator",

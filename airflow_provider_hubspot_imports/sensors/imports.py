@@ -8,25 +8,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_hubspot_imports._compat import (
     AirflowException,
-    AirflowFailException,
-    AirflowSensorTimeout,
     BaseSensorOperator,
     PokeReturnValue,
 )
+from airflow_provider_hubspot_imports.core.outcome import wait_rules
 from airflow_provider_hubspot_imports.extra_links import HubSpotImportLink, persist_import_link
 from airflow_provider_hubspot_imports.models import ImportState
 from airflow_provider_hubspot_imports.reporting import reports_import
-from airflow_provider_hubspot_imports.waiting import (
-    CancelOnGiveUp,
-    fail_task_if_permanent,
-    settle,
-    wait_rules,
-)
+from airflow_provider_hubspot_imports.waiting import CancelOnGiveUp, fail_task_if_permanent, settle
 
 if TYPE_CHECKING:
     from airflow_provider_hubspot_imports._compat import Context
@@ -62,7 +55,8 @@ class ImportStateSensor(CancelOnGiveUp, BaseSensorOperator):
         fraction (e.g. 0.05) fails. A gate failure lists the import's first errors.
     :param cancel_on_timeout: cancel the import when the task gives up on it for good: its
         `timeout` (also with `soft_fail`), `execution_timeout` or a kill on the last try, a person
-        marking or clearing it while deferred. Never when a retry or another triggerer waits on;
+        marking it failed or skipped while deferred (a clear leaves it for the re-run). Never when
+        a retry or another triggerer waits on;
         see docs/stopping.md.
     :param deferrable: wait in the triggerer (`ImportStateTrigger`) instead of a worker; defaults to
         ``[operators] default_deferrable``. The import is checked once first and the task only
@@ -70,6 +64,7 @@ class ImportStateSensor(CancelOnGiveUp, BaseSensorOperator):
     """
 
     template_fields: Sequence[str] = ("import_id",)
+    ends_like_a_sensor = True
     _logged_state: str | None = None  # the state the last check logged (its trigger logs changes only)
     ui_color = "#ff7a59"
     operator_extra_links = (HubSpotImportLink(),)
@@ -156,7 +151,7 @@ class ImportStateSensor(CancelOnGiveUp, BaseSensorOperator):
     def _check_then_defer(self, context: Context) -> Any:
         """Check once in the worker, then defer until the timeout (or `execution_timeout`, which
         Airflow 3 does not apply to a deferred task itself) with the time that is left."""
-        from airflow_provider_hubspot_imports.waiting import deferral_deadline
+        from airflow_provider_hubspot_imports.waiting import deferral_deadline, deferral_timeout
 
         started = time.time()
         end_time, at_execution_timeout = deferral_deadline(
@@ -173,38 +168,25 @@ class ImportStateSensor(CancelOnGiveUp, BaseSensorOperator):
                 end_time, now + self.poke_interval, at_execution_timeout, self._logged_state
             ),
             method_name="execute_complete",
-            timeout=timedelta(seconds=max(end_time - now, 0.0)),
+            timeout=deferral_timeout(end_time, now, self._hubspot_settings),
         )
 
     def _first_check(self, context: Context) -> PokeReturnValue | bool:
-        """One poke with the rules of Airflow's poke loop (`BaseSensorOperator.execute`), so that
-        `soft_fail`, `never_fail` and `silent_fail` end the same whether this check or a later
-        poll of the trigger sees the outcome."""
-        from airflow_provider_hubspot_imports.waiting import exception_kinds
+        """One poke. Its final failures end through the table of `core.endings` (in `_watch`), as a
+        later poll's would; other errors follow Airflow's poke loop (`silent_fail` logs them and the
+        trigger checks again, `never_fail` skips)."""
+        from airflow_provider_hubspot_imports.waiting import ENDING_ATTRIBUTE, exception_kinds
 
-        kinds = exception_kinds()
-        skip = kinds["skip"][0]
-        final: tuple[type[BaseException], ...] = (
-            AirflowSensorTimeout,
-            AirflowFailException,
-            *kinds["task_timeout"],
-        )
         try:
             return self.poke(context)
-        except final as error:
-            if self.soft_fail:
-                raise skip("Skipping due to soft_fail is set to True.") from error
-            if getattr(self, "never_fail", False):
-                raise skip("Skipping due to never_fail is set to True.") from error
-            raise
-        except kinds["skip"]:
-            raise
         except Exception as error:
+            if hasattr(error, ENDING_ATTRIBUTE) or isinstance(error, exception_kinds()["skip"]):
+                raise
             if getattr(self, "silent_fail", False):
                 self.log.error("Sensor poke failed; the trigger checks again: %s", error)
                 return False
             if getattr(self, "never_fail", False):
-                raise skip("Skipping due to never_fail is set to True.") from error
+                raise exception_kinds()["skip"][0]("Skipping due to never_fail is set to True.") from error
             raise
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:

@@ -256,6 +256,30 @@ class LoggedRequest:
         return json.loads(self.response_body)
 
 
+DEFAULT_LIFETIME = 1800.0  # HubSpot's access tokens live 30 minutes
+
+
+@dataclass
+class OAuthApp:
+    client_id: str
+    client_secret: str
+    refresh_tokens: dict[str, frozenset[str]]  # refresh token -> scopes of the install
+    lifetime: float = DEFAULT_LIFETIME
+
+
+@dataclass
+class OAuthState:
+    """Apps, issued access tokens (token -> expiry on the model's clock), faults to serve first."""
+
+    apps: dict[str, OAuthApp] = field(default_factory=dict)
+    expiry: dict[str, float] = field(default_factory=dict)
+    faults: deque[Fault] = field(default_factory=deque)
+    grants: int = 0
+
+    def expired(self, token: str, now: float) -> bool:
+        return token in self.expiry and now >= self.expiry[token]
+
+
 class EmulatorModel:
     """All mutable state, behind one lock: the HTTP layer only reads and writes through here."""
 
@@ -283,8 +307,6 @@ class EmulatorModel:
             kind: list(props) for kind, props in DEFAULT_SCHEMA.items()
         }
         self.row_check_bytes = ROW_CHECK_BYTES  # 0: no row checks
-        from airflow_provider_hubspot_imports.testing.oauth import OAuthState
-
         self.oauth = OAuthState()
         self._ids = itertools.count(1_000_000_001)
 

@@ -5,37 +5,19 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
-from collections import deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
-from airflow_provider_hubspot_imports.testing.model import IMPORT_SCOPE, EmulatorModel, Fault
+from airflow_provider_hubspot_imports.testing.model import (
+    DEFAULT_LIFETIME,
+    IMPORT_SCOPE,
+    EmulatorModel,
+    Fault,
+    OAuthApp,
+)
 
 TOKEN_PATH = re.compile(r"^/oauth/(?:v1|v3|20\d\d-(?:03|09))/token/?$")
-DEFAULT_LIFETIME = 1800.0  # HubSpot's access tokens live 30 minutes
 EMULATED_HUB_ID = 62515  # the account ("hub") every emulated app is installed in
-
-
-@dataclass
-class OAuthApp:
-    client_id: str
-    client_secret: str
-    refresh_tokens: dict[str, frozenset[str]]  # refresh token -> scopes of the install
-    lifetime: float = DEFAULT_LIFETIME
-
-
-@dataclass
-class OAuthState:
-    """Apps, issued access tokens (token -> expiry on the model's clock), faults to serve first."""
-
-    apps: dict[str, OAuthApp] = field(default_factory=dict)
-    expiry: dict[str, float] = field(default_factory=dict)
-    faults: deque[Fault] = field(default_factory=deque)
-    grants: int = 0
-
-    def expired(self, token: str, now: float) -> bool:
-        return token in self.expiry and now >= self.expiry[token]
 
 
 def add_app(

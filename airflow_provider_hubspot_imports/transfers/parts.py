@@ -93,12 +93,26 @@ class PartRunner:
 
     def reconnect(self) -> None:
         """Read afresh every part an earlier try started and recorded (task state store first, then
-        the staging's record). Parts started but not recorded are found by `start_once`'s lookup."""
+        the staging's record); one that ended FAILED, CANCELED or REVERTED is started again, as the
+        start operator does. Parts started but not recorded are found by `start_once`'s lookup."""
+        from airflow_provider_hubspot_imports.models import FAILURE_STATES
+
         for part in self.parts:
             import_id = self._recorded_id(part)
             if import_id is None:
                 continue
-            part.record = dict(self.hook.get_import(import_id).raw)
+            record = self.hook.get_import(import_id)
+            if record.state in FAILURE_STATES:  # a clear means "do it again": a new import for this part
+                self.log.warning(
+                    "Part %d: HubSpot import %s of an earlier try (key %s) is %s: starting a new import "
+                    "for this part instead of adopting it.",
+                    part.number,
+                    import_id,
+                    part.key.marker,
+                    record.state.value,
+                )
+                continue
+            part.record = dict(record.raw)
             self.log.warning(
                 "Part %d: reconnected to HubSpot import %s started by an earlier try (key %s): it is %s.",
                 part.number,

@@ -15,12 +15,13 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_hubspot_imports._compat import AIRFLOW_V3, AirflowNotFoundException
+from airflow_provider_hubspot_imports.canceling import TRIGGER_STEP_SECONDS, cancel_quietly
+from airflow_provider_hubspot_imports.core.endings import Ending, Rules, decide
 from airflow_provider_hubspot_imports.core.ids import validate_import_id
-from airflow_provider_hubspot_imports.core.outcome import Verdict, judge
-from airflow_provider_hubspot_imports.core.stops import abandoned_by_person, next_poll_delay
+from airflow_provider_hubspot_imports.core.outcome import Verdict, judge, wait_rules
+from airflow_provider_hubspot_imports.core.stops import ending_of_task_state, next_poll_delay
 from airflow_provider_hubspot_imports.errors import HubSpotError
 from airflow_provider_hubspot_imports.models import ImportState
-from airflow_provider_hubspot_imports.waiting import wait_rules
 
 # Event payload "status" values, read by ImportStateSensor.execute_complete.
 SUCCEEDED = Verdict.SUCCEEDED.value
@@ -54,8 +55,9 @@ class ImportStateTrigger(BaseTrigger):
         import just before it defers, so it sets this one interval later: no request is wasted on a
         state it has just read. After a triggerer restart a past time means "poll now".
     :param cancel_on_timeout: cancel the import when a person marks the deferred task failed or
-        skipped, or clears it (Airflow 3.3+ calls `on_kill` then). Not when the trigger moves to
-        another triggerer or the task will be retried: the task's state tells these apart.
+        skipped (Airflow 3.3+ calls `on_kill` then). Not when the task was cleared (its re-run
+        reconnects to the import), the trigger moves to another triggerer or the task will be
+        retried: the task's state tells these apart (`core.endings`).
     :param exponential_backoff: double the interval after each poll, as a sensor's
         ``exponential_backoff`` does; `max_wait` caps it (seconds). Restarts from `poll_interval`
         when the trigger is started again (another triggerer, a restart).
@@ -192,9 +194,11 @@ class ImportStateTrigger(BaseTrigger):
         await self._stopped(task_state)
 
     async def _stopped(self, read_state: Any) -> None:
-        """With `cancel_on_timeout`, cancel the import only if the task's state, read now, says the
-        wait was given up (`core.stops.abandoned_by_person`); a state that cannot be read, or a
-        deferral that ended at its timeout (the resumed task decides then), leaves it running."""
+        """With `cancel_on_timeout`, cancel the import only if the task's state, read now, stands
+        for an ending `core.endings.decide` cancels on (a person's mark; a clear never does: the
+        re-run reconnects to the import). A state that cannot be read, or a deferral that ended at
+        its timeout (the resumed task decides then), leaves it running. Each step (the state, the
+        cancel: one attempt) is bounded by `TRIGGER_STEP_SECONDS`, well inside the triggerer's 30 s."""
         if not self.cancel_on_timeout:
             return
         ti = getattr(self, "task_instance", None)
@@ -202,25 +206,33 @@ class ImportStateTrigger(BaseTrigger):
             self.log.warning("Trigger for import %s killed; no task to ask: left running.", self.import_id)
             return
         try:
-            state = await asyncio.to_thread(read_state, ti)
+            state = await asyncio.wait_for(asyncio.to_thread(read_state, ti), TRIGGER_STEP_SECONDS)
         except Exception as error:
             self.log.warning(
                 "Trigger for import %s killed; the task's state could not be read (%s): left running.",
                 self.import_id,
-                error,
+                error or type(error).__name__,
             )
             return
-        reason = abandoned_by_person(state)
-        if reason is None or state == TIMED_OUT:
+        ending = Ending.WAITED_ON_ELSEWHERE if state == TIMED_OUT else ending_of_task_state(state)
+        if not decide(ending, Rules(cancel_on_timeout=True), tries_left=False).cancel:
             self.log.info(
-                "Trigger for import %s stopped while the task is %s: the import is left running.",
+                "Trigger for import %s stopped while the task is %s: the import is left running (%s).",
                 self.import_id,
                 state,
+                ending.value,
             )
             return
-        from airflow_provider_hubspot_imports.waiting import cancel_quietly
-
-        await asyncio.to_thread(cancel_quietly, self.hubspot_conn_id, self.import_id, reason, self.log)
+        reason = f"the task was marked {state} while deferred"
+        cancel = asyncio.to_thread(
+            cancel_quietly, self.hubspot_conn_id, self.import_id, reason, self.log, quick=True
+        )
+        try:  # the connection's lookup, then one attempt of at most QUICK_CANCEL_SECONDS
+            await asyncio.wait_for(cancel, TRIGGER_STEP_SECONDS)
+        except asyncio.TimeoutError:
+            self.log.error(
+                "Could not cancel HubSpot import %s after %s: no answer in time.", self.import_id, reason
+            )
 
     def _timeout_message(self) -> str:
         deadline = "task's execution_timeout" if self.ends_at_execution_timeout else "sensor's timeout"

@@ -40,13 +40,30 @@ class CrashingStart(HubSpotStartImportOperator):
         if context["params"].get("crash_at") == point and context["ti"].try_number == 1:
             raise SimulatedCrash(f"simulated crash of try 1: {point}")
 
-    def _start(self, hook: Any, key: Any) -> Any:
-        self._crash(BEFORE_UPLOAD)
-        return super()._start(hook, key)
+    def _start(self, context: Any, hook: Any, key: Any) -> Any:
+        self._crash(BEFORE_UPLOAD, context)
+        started = super()._start(context, hook, key)
+        if super()._state_store(context) is None:  # before 3.3: the answer is lost all the same
+            self._crash(NOT_SAVED, context)
+        return started
 
-    def _remember(self, context: Any, key: Any, import_id: str) -> None:
-        self._crash(NOT_SAVED, context)
-        super()._remember(context, key, import_id)
+    def _state_store(self, context: Any) -> Any:
+        store = super()._state_store(context)
+        if store is None:
+            return None
+        operator = self
+
+        class CrashingStore:
+            """The task state store, crashing the first try just before the id is saved."""
+
+            def get(self, name: str) -> Any:
+                return store.get(name)
+
+            def set(self, name: str, value: Any) -> None:
+                operator._crash(NOT_SAVED, context)
+                store.set(name, value)
+
+        return CrashingStore()
 
     def _poll(self, hook: Any, raw_record: dict[str, Any]) -> dict[str, Any]:
         self._crash(WAITING)
