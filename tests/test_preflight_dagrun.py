@@ -25,6 +25,8 @@ def test_a_file_with_problems_fails_the_task_without_retries_and_uploads_nothing
         ("INVALID_ENUMERATION_OPTION", 2),
     ]
     assert "Nothing was uploaded" in result.output
+    # The lookup for an import an earlier try started (none), then the schema: no upload.
     assert [(r.method, r.path) for r in hubspot_connection.requests()] == [
-        ("GET", "/crm/properties/2026-03/0-1")
+        ("GET", "/crm/imports/2026-03"),
+        ("GET", "/crm/properties/2026-03/0-1"),
     ]
