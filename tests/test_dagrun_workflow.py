@@ -126,14 +126,31 @@ def test_start_and_wait_cancels_the_import_when_the_wait_times_out(run_dag, hubs
 
 
 def test_on_kill_cancels_a_watched_import(hubspot_connection):
+    from airflow_provider_hubspot_imports.hooks.hubspot import HubSpotHook
     from airflow_provider_hubspot_imports.sensors.imports import ImportStateSensor
 
     import_id = hubspot_connection.add_import(lifecycle=[("PROCESSING",)])
     sensor = ImportStateSensor(task_id="watch", import_id=str(import_id), cancel_on_timeout=True)
+    hook = HubSpotHook()  # a poke's request: on_kill cancels with what it used, looking nothing up
+    hook.get_import(str(import_id))
+    sensor.remember_settings(hook)
 
     sensor.on_kill()
 
     assert hubspot_connection.record(import_id)["state"] == "CANCELED"
+
+
+def test_on_kill_before_any_request_sends_nothing_and_says_why(hubspot_connection, capfd):
+    """A cancel would need the connection looked up inside the signal handler (a message to the
+    supervisor, whose lock the interrupted code may hold): none is sent, and stderr says so."""
+    from airflow_provider_hubspot_imports.sensors.imports import ImportStateSensor
+
+    import_id = hubspot_connection.add_import(lifecycle=[("PROCESSING",)])
+    ImportStateSensor(task_id="watch", import_id=str(import_id), cancel_on_timeout=True).on_kill()
+
+    assert hubspot_connection.record(import_id)["state"] == "PROCESSING"
+    assert hubspot_connection.requests() == []
+    assert f"Could not cancel HubSpot import {import_id}" in capfd.readouterr().err
 
 
 def test_on_kill_leaves_the_import_alone_by_default(hubspot_connection):
