@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import ssl
 import subprocess
 import sys
 import textwrap
@@ -115,11 +116,17 @@ def states(outcomes: list[Outcome]) -> list[tuple[str, str]]:
 # ---- framing: what is read as the answer -------------------------------------------------------
 
 
-@pytest.mark.parametrize("later", [False, True], ids=["in the same write", "a moment later"])
+STRAY_TIMINGS = ["in the same write", "a moment later", "a moment later, over TLS"]
+
+
+@pytest.mark.parametrize("timing", STRAY_TIMINGS)
 @pytest.mark.parametrize("transport", TRANSPORTS)
-def test_bytes_after_a_complete_answer_never_become_the_next_answer(monkeypatch, transport, later):
+def test_bytes_after_a_complete_answer_never_become_the_next_answer(
+    monkeypatch, transport, timing, certificate
+):
     """A stray answer behind the real one (a proxy's or server's bug, a 204 with a body), sent with
     it or once the client has read its answer: the next read still gets its own answer."""
+    later = timing != "in the same write"
 
     def respond(request: Request, conn: socket.socket) -> None:
         body = record_bytes(asked_id(request), "PROCESSING")
@@ -128,8 +135,13 @@ def test_bytes_after_a_complete_answer_never_become_the_next_answer(monkeypatch,
             time.sleep(0.05)
             conn.sendall(stray_answer())
 
-    with LoopbackServer(respond) as server:
-        use(monkeypatch, server, **QUICK_RETRIES)
+    tls, extra = None, dict(QUICK_RETRIES)
+    if timing.endswith("TLS"):
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(*certificate)
+        extra["ca_bundle"] = str(certificate[0])
+    with LoopbackServer(respond, tls=tls) as server:
+        use(monkeypatch, server, **extra)
         outcomes = read_imports(transport, [ASKED, ASKED, ASKED], pause=0.15)
 
     assert states(outcomes) == [(str(ASKED), "PROCESSING")] * 3
