@@ -115,34 +115,47 @@ def test_the_wait_for_a_pooled_connection_counts_against_the_attempts_deadline(
     monkeypatch: pytest.MonkeyPatch,
 ):
     """With every connection busy, a request queues for one; that wait is part of its attempt's
-    deadline, so a queued poll is cut like a slow one instead of waiting out the request ahead."""
+    deadline, so a queued poll is cut like a slow one instead of waiting out the request ahead.
+    The two waits share the pool (same host and timeout); the second's attempt is cut to 1 s by
+    its retry_max_seconds, while the server holds the first one's answer."""
     from airflow_provider_hubspot_imports.hooks import async_transport
 
     release = threading.Event()
 
     def held(request: Request, conn: Any) -> None:
-        release.wait(10)
+        release.wait(20)
         record_server(request, conn)
 
-    async def scenario() -> list[Any]:
-        async def one() -> Any:
-            async with HubSpotAsyncClient() as client:
-                return await client.get_import(IMPORT_ID)
+    async def read(conn_id: str) -> Any:
+        async with HubSpotAsyncClient(conn_id) as client:
+            return await client.get_import(IMPORT_ID)
 
-        return await asyncio.gather(one(), one(), return_exceptions=True)
+    async def scenario() -> tuple[BaseException | None, int, Any]:
+        first = asyncio.ensure_future(read("hubspot_default"))
+        await asyncio.sleep(0.2)  # the first holds the pool's only connection
+        try:
+            await read("hubspot_queued")
+            queued_error = None
+        except HubSpotConnectionError as error:
+            queued_error = error
+        reached = len(server.requests)
+        release.set()
+        return queued_error, reached, await first
 
     monkeypatch.setattr(async_transport, "POOL_SIZE", 1)
     with LoopbackServer(held) as server:
-        use(monkeypatch, server, extra={"timeout": 1, "max_retries": 0})
+        use(monkeypatch, server, extra={"timeout": 20})
+        queued = server.connection_json(extra={"timeout": 20, "retry_max_seconds": 1, "max_retries": 0})
+        monkeypatch.setenv("AIRFLOW_CONN_HUBSPOT_QUEUED", queued)
         try:
-            outcomes = asyncio.run(scenario())
+            queued_error, reached, first = asyncio.run(scenario())
         finally:
             release.set()
 
-    deadline = r"within 1 s, the attempt's wall-clock deadline"
-    assert len(outcomes) == 2 and all(isinstance(outcome, HubSpotConnectionError) for outcome in outcomes)
-    assert all(re.search(deadline, str(outcome)) for outcome in outcomes), outcomes
-    assert len(server.requests) == 1  # the queued request never got a connection, so was never sent
+    assert queued_error is not None, "the queued poll waited out the request ahead of it"
+    assert re.search(r"within 1 s, the attempt's wall-clock deadline", str(queued_error)), queued_error
+    assert reached == 1  # the queued request never got a connection, so was never sent
+    assert first.state.value == "DONE"  # the request ahead was not disturbed
 
 
 @pytest.mark.parametrize("exempt", [False, True], ids=["HTTP_PROXY", "NO_PROXY exempts the host"])

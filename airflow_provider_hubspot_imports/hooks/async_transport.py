@@ -180,7 +180,8 @@ class Pool:
                 body = await read_capped(response, request)
                 headers = response.headers
         except aiohttp.ClientResponseError as exc:  # the answer's head is not valid HTTP
-            raise malformed_answer_error(request, tokens, exc.message) from None
+            why = exc.message or str(exc.__cause__ or "")  # aiohttp < 3.12 keeps the parser's words there
+            raise malformed_answer_error(request, tokens, why) from None
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise connection_error(
                 request,
@@ -258,8 +259,7 @@ def _new_session(settings: HubSpotSettings) -> aiohttp.ClientSession:
     )
     # The retry policy is the only one that retries (and counts and logs what it retries): aiohttp
     # would otherwise send a GET again, silently, when a kept-alive connection drops.
-    if hasattr(session, "_retry_connection"):
-        session._retry_connection = False
+    session._retry_connection = False  # aiohttp 3.11+
     return session
 
 
