@@ -52,11 +52,8 @@ READ_PIECE_BYTES = 64 * 1024
 
 PoolKey = tuple[str, str | None, float]
 
-# The connection could not be made, so nothing was sent (aiohttp < 3.10 has no ConnectionTimeoutError).
-_NOT_SENT = (
-    aiohttp.ClientConnectorError,
-    getattr(aiohttp, "ConnectionTimeoutError", aiohttp.ClientConnectorError),
-)
+# The connection could not be made (or its connect timeout passed), so nothing was sent.
+_NOT_SENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
 
 
 class _AnsweringHandler(ResponseHandler):
@@ -180,7 +177,7 @@ class Pool:
                 body = await read_capped(response, request)
                 headers = response.headers
         except aiohttp.ClientResponseError as exc:  # the answer's head is not valid HTTP
-            why = exc.message or str(exc.__cause__ or "")  # aiohttp < 3.12 keeps the parser's words there
+            why = exc.message or str(exc.__cause__ or "")  # older aiohttp keeps the words there
             raise malformed_answer_error(request, tokens, why) from None
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise connection_error(
