@@ -1,13 +1,15 @@
 """CPU per poll of async HTTP clients side by side: ImportStateTrigger against the raw asyncio floor.
 
     python benchmarks/async_floor.py                 # 300 and 1,000 waits, 4 clients, 2 rounds
+    python benchmarks/async_floor.py --tls           # the same over HTTPS (every real poll is)
     python benchmarks/async_floor.py --quick         # 300 waits, no httpx: for CI
     python benchmarks/async_floor.py --pool-sizes 5,10,20,50 --latency 0.1   # the pool-size figure
 
 N concurrent waits, each polling its own import `--polls` times every `--interval` s, against a
 stand-in server written here (not the package's emulator): a minimal asyncio HTTP/1.1 server in
 its own process, so its CPU is not counted and its cost does not shape the result. It answers
-`GET .../{id}` with a HubSpot import record, PROCESSING until the id's last poll, then DONE.
+`GET .../{id}` with a HubSpot import record, PROCESSING until the id's last poll, then DONE. With
+`--tls` it speaks HTTPS with a self-signed certificate that every client is given to trust.
 
 Clients, measured in this one process, in interleaved rounds (the order rotates each round):
 - ``raw``: the floor. A hand-written HTTP/1.1 GET on 50 keep-alive asyncio connections,
@@ -17,6 +19,7 @@ Clients, measured in this one process, in interleaved rounds (the order rotates 
 - ``client``: the package's ``HubSpotAsyncClient`` alone, one per wait (its shared pool and all).
 - ``trigger``: N ``ImportStateTrigger``s, each with its client (what a triggerer runs).
 CPU per poll is this process's CPU time over the polls made; the lower of the rounds is kept.
+Information, not a goal: what a poll costs in a real triggerer is `triggerer_real.py`'s figure.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import argparse
 import asyncio
 import json
 import os
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -37,7 +41,6 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "async_floor.json"
 TOKEN = "pat-na1-floor-benchmark-token"
 RAW_CONNECTIONS = 50
-GOAL_RATIO_TO_RAW = 3.0  # ImportStateTrigger's CPU per poll, at 300 waits
 CLIENTS = ("raw", "aiohttp", "httpx", "client", "trigger")
 
 
@@ -67,7 +70,7 @@ def record_json(import_id: int, state: str) -> bytes:
     ).encode()
 
 
-def serve(polls: int, latency: float) -> None:
+def serve(polls: int, latency: float, cert: str | None = None, key: str | None = None) -> None:
     """Run the stand-in until killed; prints its port on the first line."""
     counts: dict[int, int] = {}
     served = 0
@@ -103,35 +106,69 @@ def serve(polls: int, latency: float) -> None:
                     self.transport.write(answer)
 
     async def main() -> None:
-        server = await asyncio.get_running_loop().create_server(Handler, "127.0.0.1", 0, backlog=4096)
+        tls = None
+        if cert and key:
+            tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            tls.load_cert_chain(cert, key)
+        server = await asyncio.get_running_loop().create_server(
+            Handler, "127.0.0.1", 0, backlog=4096, ssl=tls
+        )
         print(server.sockets[0].getsockname()[1], flush=True)
         await server.serve_forever()
 
     asyncio.run(main())
 
 
-class StandIn:
-    """The stand-in server in a child process."""
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key (PEM), made with the openssl command."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    options = (
+        "req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1"
+    )
+    command = ["openssl", *options.split(), "-keyout", str(key), "-out", str(cert)]
+    subprocess.run(command, check=True, capture_output=True)
+    return cert, key
 
-    def __init__(self, polls: int, latency: float = 0.0) -> None:
+
+class StandIn:
+    """The stand-in server in a child process; with `tls`, over HTTPS (`ca_file` is its certificate)."""
+
+    def __init__(self, polls: int, latency: float = 0.0, tls: bool = False) -> None:
         self.command = [sys.executable, str(Path(__file__).resolve()), "--serve", str(polls), str(latency)]
+        self.tls = tls
+        self.ca_file: Path | None = None
 
     def __enter__(self) -> StandIn:
+        scheme = "http"
+        if self.tls:
+            self.folder = Path(tempfile.mkdtemp(prefix="hubspot-floor-tls-"))
+            self.ca_file, key = self_signed(self.folder)
+            self.command += ["--tls-files", str(self.ca_file), str(key)]
+            scheme = "https"
         self.process = subprocess.Popen(self.command, stdout=subprocess.PIPE, text=True)
         assert self.process.stdout is not None
         self.port = int(self.process.stdout.readline())
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.base_url = f"{scheme}://127.0.0.1:{self.port}"
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.process.kill()
         self.process.wait(timeout=10)
 
+    def client_tls(self) -> ssl.SSLContext | None:
+        return ssl.create_default_context(cafile=str(self.ca_file)) if self.ca_file else None
+
     def requests(self) -> int:
         import urllib.request
 
-        with urllib.request.urlopen(f"{self.base_url}/__stats", timeout=10) as answer:
+        with urllib.request.urlopen(
+            f"{self.base_url}/__stats", timeout=10, context=self.client_tls()
+        ) as answer:
             return int(json.load(answer)["requests"])
+
+
+# The stand-in's certificate, trusted by every client (None over plain HTTP); set by `prepare`.
+CLIENT_TLS: ssl.SSLContext | None = None
 
 
 def path_of(import_id: int) -> str:
@@ -145,7 +182,7 @@ async def run_raw(base_url: str, ids: range, polls: int, interval: float) -> int
     host, port = "127.0.0.1", int(base_url.rsplit(":", 1)[1])
     idle: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
     for _ in range(RAW_CONNECTIONS):
-        idle.put_nowait(await asyncio.open_connection(host, port))
+        idle.put_nowait(await asyncio.open_connection(host, port, ssl=CLIENT_TLS))
     done = 0
 
     async def wait(import_id: int) -> None:
@@ -191,7 +228,7 @@ async def run_aiohttp(base_url: str, ids: range, polls: int, interval: float) ->
             if poll < polls - 1:
                 await asyncio.sleep(interval)
 
-    connector = aiohttp.TCPConnector(limit=RAW_CONNECTIONS)
+    connector = aiohttp.TCPConnector(limit=RAW_CONNECTIONS, ssl=CLIENT_TLS or True)
     async with aiohttp.ClientSession(connector=connector) as session:
         await asyncio.gather(*(wait(session, import_id) for import_id in ids))
     return done
@@ -216,7 +253,7 @@ async def run_httpx(base_url: str, ids: range, polls: int, interval: float) -> i
                 await asyncio.sleep(interval)
 
     limits = httpx.Limits(max_connections=RAW_CONNECTIONS, max_keepalive_connections=RAW_CONNECTIONS)
-    async with httpx.AsyncClient(limits=limits, timeout=30.0) as client:
+    async with httpx.AsyncClient(limits=limits, timeout=30.0, verify=CLIENT_TLS or True) as client:
         await asyncio.gather(*(wait(client, import_id) for import_id in ids))
     return done
 
@@ -295,10 +332,14 @@ def measure_once(server: StandIn, client: str, ids: range, polls: int, interval:
 
 
 def prepare(server: StandIn) -> None:
-    """The trigger's connection points at the stand-in; everything imported and warmed up once."""
-    os.environ["AIRFLOW_CONN_HUBSPOT_DEFAULT"] = json.dumps(
-        {"conn_type": "hubspot", "host": server.base_url, "password": TOKEN}
-    )
+    """The trigger's connection points at the stand-in (trusting its certificate); every client
+    trusts it too."""
+    global CLIENT_TLS
+    CLIENT_TLS = server.client_tls()
+    conn: dict[str, Any] = {"conn_type": "hubspot", "host": server.base_url, "password": TOKEN}
+    if server.ca_file:
+        conn["extra"] = {"ca_bundle": str(server.ca_file)}
+    os.environ["AIRFLOW_CONN_HUBSPOT_DEFAULT"] = json.dumps(conn)
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
 
@@ -309,11 +350,12 @@ def compare(
     interval: float,
     rounds: int,
     say: Callable[[str], None],
+    tls: bool = False,
 ) -> dict[str, Any]:
     """Every client at every count, `rounds` interleaved rounds; the lower CPU per poll of the rounds."""
     ids = Ids()
     results: dict[str, Any] = {}
-    with StandIn(polls) as server:
+    with StandIn(polls, tls=tls) as server:
         prepare(server)
         for client in clients:  # warm-up: imports, first-use caches
             measure_once(server, client, ids.take(20), polls, 0.01)
@@ -398,11 +440,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--pool-sizes", default=None, help="measure the trigger at these pool sizes instead")
     parser.add_argument("--latency", type=float, default=0.0, help="stand-in's answer delay (pool sizes)")
+    parser.add_argument("--tls", action="store_true", help="the stand-in and every client over HTTPS")
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--serve", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--tls-files", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
-        serve(int(args.serve[0]), float(args.serve[1]))
+        serve(int(args.serve[0]), float(args.serve[1]), *(args.tls_files or ()))
         return 0
     home = Path(tempfile.mkdtemp(prefix="hubspot-async-floor-"))
     os.environ.setdefault("AIRFLOW_HOME", str(home))
@@ -424,16 +468,18 @@ def main(argv: list[str] | None = None) -> int:
     else:
         default = "raw,aiohttp,trigger" if args.quick else ",".join(CLIENTS)
         clients = (args.clients or default).split(",")
-        results = compare(counts, clients, args.polls, args.interval, args.rounds, say)
+        results = compare(counts, clients, args.polls, args.interval, args.rounds, say, args.tls)
         data = {
             "kind": "clients",
+            "tls": args.tls,
             "polls": args.polls,
             "interval_s": args.interval,
             "rounds": args.rounds,
             "results": results,
         }
         for count, found in results.items():
-            print(f"{count} concurrent waits, {args.polls} polls each, every {args.interval:g} s")
+            over = "HTTPS" if args.tls else "plain HTTP"
+            print(f"{count} concurrent waits over {over}, {args.polls} polls each, every {args.interval:g} s")
             for client in clients:
                 best = found["best"][client]
                 print(

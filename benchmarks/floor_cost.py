@@ -2,7 +2,9 @@
 
 7: CPU per poll of `ImportStateTrigger` against the raw asyncio HTTP/1.1 floor, with bare aiohttp
 and httpx as references, side by side in interleaved rounds against an independent stand-in
-server (300 and 1,000 concurrent waits; quick mode: 300, no httpx).
+server (300 and 1,000 concurrent waits, over plain HTTP and over HTTPS; quick mode: 300 over plain
+HTTP, no httpx). Information, no goal: the cost that matters is a poll's in a real triggerer,
+Airflow's bookkeeping included (`triggerer_real.py`).
 8 (full run only): the shared pool's size: CPU per poll and how long the first burst of polls
 takes to drain, at several pool sizes, against a stand-in that answers after 100 ms as HubSpot
 would across the internet: 300 and 1,000 waits polling every second, and 190 waits (one HubSpot
@@ -20,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.async_floor import GOAL_RATIO_TO_RAW
 from benchmarks.emulator_process import REPO
 from benchmarks.report import Row
 
@@ -38,9 +39,10 @@ class Settings:
     output: Path
     timeout_seconds: int
     pool_sizes: bool  # figure 8 too
+    tls: bool = False  # figure 7 over HTTPS too
 
 
-FULL = Settings((), RESULTS / "async_floor.json", 600, True)
+FULL = Settings((), RESULTS / "async_floor.json", 600, True, True)
 QUICK = Settings(("--quick", "--interval", "0.5"), RESULTS / "async_floor-quick.json", 120, False)
 
 
@@ -68,11 +70,11 @@ def run_child(arguments: tuple[str, ...], output: Path | None, timeout: int) -> 
 
 def client_rows(data: dict[str, Any]) -> list[Row]:
     rows = []
+    over = "HTTPS" if data.get("tls") else "plain HTTP"
     for count, found in data["results"].items():
         best, ratios = found["best"], found["ratio_to_raw"]
         trigger, raw = best["trigger"], best["raw"]
         ratio = ratios["trigger"]
-        goal_applies = count == "300"
         references = ", ".join(
             f"{client} {best[client]['cpu_ms_per_poll']:.3f} ms ({ratios[client]:.1f}x)"
             for client in ("aiohttp", "httpx")
@@ -80,11 +82,12 @@ def client_rows(data: dict[str, Any]) -> list[Row]:
         )
         rows.append(
             Row(
-                f"7 triggerer floor: CPU per poll, {int(count):,} waits, ImportStateTrigger / raw asyncio",
+                f"7 triggerer floor: CPU per poll, {int(count):,} waits over {over}, "
+                f"ImportStateTrigger / raw asyncio",
                 f"{ratio:.1f}x ({trigger['cpu_ms_per_poll']:.3f} vs {raw['cpu_ms_per_poll']:.3f} ms; "
                 f"{references}; {trigger['requests_per_poll']:.3f} requests per poll)",
-                f"<= {GOAL_RATIO_TO_RAW:g}x" if goal_applies else "- (reported)",
-                ratio <= GOAL_RATIO_TO_RAW if goal_applies else None,
+                "- (reported)",
+                None,
                 quick_fail=ratio > QUICK_LIMIT_RATIO or trigger["requests_per_poll"] != 1.0,
                 details={"async_floor": found},
             )
@@ -117,6 +120,9 @@ def pool_rows(data: dict[str, Any]) -> list[Row]:
 
 def measure(settings: Settings) -> list[Row]:
     rows = client_rows(run_child(settings.arguments, settings.output, settings.timeout_seconds))
+    if settings.tls:
+        output = RESULTS / "async_floor_tls.json"
+        rows += client_rows(run_child((*settings.arguments, "--tls"), output, settings.timeout_seconds))
     if settings.pool_sizes:
         arguments = ("--pool-sizes", POOL_SIZES, "--latency", str(POOL_LATENCY_S))
         output = RESULTS / "async_floor_pool_sizes.json"

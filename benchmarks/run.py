@@ -8,7 +8,8 @@ Everything runs on 127.0.0.1 against the emulator in its own process, in a throw
 and stops by itself: every child process has a timeout and the whole run has a time limit.
 Results go to benchmarks/results/latest.json (quick runs to latest-quick.json); figure 6 keeps
 trigger_scale.py's JSON as trigger_scale.json (quick runs: trigger_scale-quick.json), figures 7
-and 8 async_floor.py's as async_floor.json and async_floor_pool_sizes.json (quick: async_floor-quick.json).
+and 8 async_floor.py's as async_floor.json, async_floor_tls.json (over HTTPS) and
+async_floor_pool_sizes.json (quick: async_floor-quick.json, plain HTTP only).
 """
 
 from __future__ import annotations

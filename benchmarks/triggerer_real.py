@@ -1,6 +1,8 @@
 """Deferrable waits through real Airflow components: scheduler, dag-processor, triggerer, api-server.
 
     python benchmarks/triggerer_real.py [--runs 100]
+    python benchmarks/triggerer_real.py --compare aiohttp=.venv/bin/airflow own-0.2.0=/tmp/v020/bin/airflow \
+        --rounds 3 --poke-interval 2 --polls-before-done 12     # side by side, interleaved rounds
 
 A throw-away AIRFLOW_HOME on SQLite with the LocalExecutor (as `airflow standalone` uses) runs a
 catch-up DAG whose `--runs` runs each defer on their own emulated import. The emulator runs in
@@ -10,6 +12,11 @@ downstream task's start (median, p95), the triggerer's CPU seconds and peak RSS 
 its CPU per poll while imports were waiting (all of it, and less its rate with nothing to poll,
 measured for `--idle-seconds` after the last run), and how many worker slots were held while
 imports were waiting. JSON goes to benchmarks/results/triggerer_real.json.
+
+`--compare NAME=AIRFLOW ...` measures several installs of the package (each the `airflow` command of
+its own environment: the package version and its transport under test; the emulator is this
+checkout's) in `--rounds` interleaved rounds, the order rotating each round, and writes every
+round and each side's median to benchmarks/results/triggerer_real_compare.json.
 """
 
 from __future__ import annotations
@@ -30,9 +37,11 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "triggerer_real.json"
+COMPARE_RESULTS = HERE / "results" / "triggerer_real_compare.json"
 DAG_ID = "hubspot_triggerer_real"
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
@@ -186,8 +195,18 @@ def main(argv: list[str] | None = None) -> int:
         default=15.0,
         help="after the last run, how long to measure the triggerer's CPU with nothing to poll",
     )
-    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--output", type=Path, default=None)
+    parser.add_argument(
+        "--airflow",
+        default=str(Path(sys.executable).with_name("airflow")),
+        help="the airflow command of the environment to measure (default: this interpreter's)",
+    )
+    parser.add_argument("--compare", nargs="+", metavar="NAME=AIRFLOW", help="measure these side by side")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per side (--compare)")
     args = parser.parse_args(argv)
+    if args.compare:
+        return compare(args)
+    args.output = args.output or RESULTS
 
     from airflow_provider_hubspot_imports.testing import HubSpotEmulator
 
@@ -227,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
         "AIRFLOW_CONN_HUBSPOT_DEFAULT": emulator.connection_json(retry_backoff_seconds=0.2),
     }
-    airflow = str(Path(sys.executable).with_name("airflow"))
+    airflow = args.airflow
     subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
     logs = home / "logs-components"
     logs.mkdir()
@@ -352,6 +371,76 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(results, indent=2))
     print(f"Airflow home (logs): {home}")
     return 0 if states.get("success") == len(rows) and len(rows) >= args.runs else 1
+
+
+PER_POLL = ("triggerer_cpu_ms_per_poll_above_idle", "triggerer_cpu_ms_per_poll")
+
+
+def compare(args: argparse.Namespace) -> int:
+    """Each side once per round, in a child process of its own, the order rotating every round."""
+    sides = dict(side.split("=", 1) for side in args.compare)
+    names = list(sides)
+    passed = [
+        *("--runs", str(args.runs), "--poke-interval", str(args.poke_interval)),
+        *("--polls-before-done", str(args.polls_before_done), "--parallelism", str(args.parallelism)),
+        *("--deadline", str(args.deadline), "--idle-seconds", str(args.idle_seconds)),
+    ]
+    rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    with tempfile.TemporaryDirectory(prefix="hubspot-triggerer-compare-") as tmp:
+        for number in range(args.rounds):
+            shift = number % len(names)
+            for name in names[shift:] + names[:shift]:
+                output = Path(tmp) / f"{name}-{number}.json"
+                command = [
+                    sys.executable,
+                    __file__,
+                    *passed,
+                    "--airflow",
+                    sides[name],
+                    "--output",
+                    str(output),
+                ]
+                print(f"round {number + 1}, {name}: {' '.join(command)}", file=sys.stderr, flush=True)
+                completed = subprocess.run(command, capture_output=True, text=True)
+                if not output.exists():
+                    raise RuntimeError(f"{name}, round {number + 1} failed:\n{completed.stderr[-3000:]}")
+                result = json.loads(output.read_text())
+                result["round"], result["exit_code"] = number + 1, completed.returncode
+                rounds[name].append(result)
+                above_idle = result["triggerer_cpu_ms_per_poll_above_idle"]
+                print(
+                    f"  {name}: {above_idle} ms CPU per poll above idle, "
+                    f"{result['triggerer_polls']} polls, {result['task_states']}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+    medians = {
+        name: {
+            key: statistics.median(float(run[key]) for run in runs if run[key] is not None)
+            for key in PER_POLL
+        }
+        for name, runs in rounds.items()
+    }
+    first = names[0]
+    summary = {
+        "sides": sides,
+        "options": passed,
+        "rounds_per_side": args.rounds,
+        "median": medians,
+        f"ratio_to_{first}": {
+            name: {
+                key: medians[name][key] / medians[first][key] if medians[first][key] else None
+                for key in PER_POLL
+            }
+            for name in names
+        },
+        "rounds": rounds,
+    }
+    output = args.output or COMPARE_RESULTS
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps({key: summary[key] for key in ("median", f"ratio_to_{first}")}, indent=2))
+    return 0 if all(run["exit_code"] == 0 for runs in rounds.values() for run in runs) else 1
 
 
 if __name__ == "__main__":

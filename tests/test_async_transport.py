@@ -1,25 +1,25 @@
-"""The async client's transport against loopback servers that misbehave: every attempt bounded in time
-and size, no redirect followed, proxies from the environment, one pool, TLS trust, and waits that
-survive a rotated credential."""
+"""The async client's transport against loopback servers: no credential follows a redirect, one
+bounded pool whose queue counts against each attempt's deadline, proxies from the environment, TLS
+trust, and waits that survive a rotated credential. The hostile cases both transports share are in
+test_hostile_servers.py."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import re
 import socket
 import ssl
+import threading
 import time
-import tracemalloc
 from typing import Any
 
 import pytest
 from async_loopback_servers import LoopbackServer, Request, TunnelProxy, answer, import_record
 from trigger_support import first_event
 
-from airflow_provider_hubspot_imports.core.limits import MAX_ANSWER_BYTES
 from airflow_provider_hubspot_imports.errors import (
-    HubSpotAnswerTooLargeError,
     HubSpotConnectionError,
     HubSpotNotSentError,
     HubSpotRedirectError,
@@ -62,87 +62,6 @@ def use(monkeypatch: pytest.MonkeyPatch, server: LoopbackServer, **fields: Any) 
 
 def record_server(request: Request, conn: Any) -> None:
     answer(conn, 200, import_record(request.path.rsplit("/", 1)[1], "DONE"))
-
-
-def test_a_slow_drip_is_cut_within_the_call_budget(monkeypatch: pytest.MonkeyPatch):
-    """One byte every 0.1 s keeps every socket read alive; the deadline per attempt does not care."""
-
-    def drip(request: Request, conn: Any) -> None:
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n")
-        for _ in range(500):
-            conn.sendall(b" ")
-            time.sleep(0.1)
-
-    with LoopbackServer(drip) as server:
-        extra = {"timeout": 0.5, "retry_max_seconds": 1.5, "max_retries": 5, "retry_backoff_seconds": 0.1}
-        use(monkeypatch, server, extra=extra)
-        started = time.monotonic()
-        # The last attempt's deadline is the timeout (0.5 s) or, cut by retry_max_seconds, less
-        # (never below the 0.1 s floor of RetryPolicy.attempt_timeout).
-        deadline = r"no answer from .* within 0\.[1-9]\d? s, the attempt's wall-clock deadline"
-        with pytest.raises(HubSpotConnectionError, match=deadline) as raised:
-            read_import()
-        elapsed = time.monotonic() - started
-
-    assert elapsed < 1.5 + 3  # retry_max_seconds plus slack for a busy machine, not the drip's 50 s
-    assert len(server.requests) >= 2  # the policy retried within its budget
-    assert "pat-na1-loopback" not in str(raised.value)
-
-
-def _huge(chunked: bool) -> Any:
-    def respond(request: Request, conn: Any) -> None:
-        block = b"x" * 65536
-        total = 64 * 1024 * 1024
-        if chunked:
-            conn.sendall(
-                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-            )
-            for _ in range(total // len(block)):
-                conn.sendall(b"%x\r\n%s\r\n" % (len(block), block))
-            conn.sendall(b"0\r\n\r\n")
-        else:
-            conn.sendall(
-                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % total
-            )
-            for _ in range(total // len(block)):
-                conn.sendall(block)
-
-    return respond
-
-
-@pytest.mark.parametrize("chunked", [True, False], ids=["chunked, no length", "declared length"])
-def test_a_64_mib_answer_is_refused_without_holding_it(monkeypatch: pytest.MonkeyPatch, chunked: bool):
-    with LoopbackServer(_huge(chunked)) as server:
-        use(monkeypatch, server, extra={"max_retries": 3, "retry_backoff_seconds": 0.05})
-        tracemalloc.start()
-        try:
-            with pytest.raises(
-                HubSpotAnswerTooLargeError, match=f"larger than {MAX_ANSWER_BYTES // 2**20} MiB"
-            ):
-                read_import()
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
-
-    assert peak < 32 * 2**20
-    assert len(server.requests) == 1  # not retried into another 64 MiB download
-
-
-def test_a_redirected_get_reaches_no_other_host(monkeypatch: pytest.MonkeyPatch):
-    with LoopbackServer(record_server) as elsewhere:
-
-        def redirect(request: Request, conn: Any) -> None:
-            answer(conn, 307, headers={"Location": f"{elsewhere.base_url}{request.path}"})
-
-        with LoopbackServer(redirect) as server:
-            use(monkeypatch, server)
-            with pytest.raises(HubSpotRedirectError, match="HTTP 307, a redirect to") as raised:
-                read_import()
-
-    assert raised.value.location == f"{elsewhere.base_url}/crm/imports/2026-03/{IMPORT_ID}"
-    assert raised.value.status == 307
-    assert len(server.requests) == 1  # a redirect is not retried
-    assert elsewhere.requests == []
 
 
 def test_a_redirected_token_grant_sends_no_credential_elsewhere(monkeypatch: pytest.MonkeyPatch):
@@ -190,6 +109,53 @@ def test_many_clients_share_one_bounded_pool(monkeypatch: pytest.MonkeyPatch):
     assert pools_seen == {1, 0}  # one pool while any client is open, closed by the last one
     assert len(server.requests) == 3 * hubspot_async.POOL_SIZE
     assert server.connections <= hubspot_async.POOL_SIZE  # kept alive and reused, never more
+
+
+def test_the_wait_for_a_pooled_connection_counts_against_the_attempts_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """With every connection busy, a request queues for one; that wait is part of its attempt's
+    deadline, so a queued poll is cut like a slow one instead of waiting out the request ahead.
+    The two waits share the pool (same host and timeout); the second's attempt is cut to 1 s by
+    its retry_max_seconds, while the server holds the first one's answer."""
+    from airflow_provider_hubspot_imports.hooks import async_transport
+
+    release = threading.Event()
+
+    def held(request: Request, conn: Any) -> None:
+        release.wait(20)
+        record_server(request, conn)
+
+    async def read(conn_id: str) -> Any:
+        async with HubSpotAsyncClient(conn_id) as client:
+            return await client.get_import(IMPORT_ID)
+
+    async def scenario() -> tuple[BaseException | None, int, Any]:
+        first = asyncio.ensure_future(read("hubspot_default"))
+        await asyncio.sleep(0.2)  # the first holds the pool's only connection
+        try:
+            await read("hubspot_queued")
+            queued_error = None
+        except HubSpotConnectionError as error:
+            queued_error = error
+        reached = len(server.requests)
+        release.set()
+        return queued_error, reached, await first
+
+    monkeypatch.setattr(async_transport, "POOL_SIZE", 1)
+    with LoopbackServer(held) as server:
+        use(monkeypatch, server, extra={"timeout": 20})
+        queued = server.connection_json(extra={"timeout": 20, "retry_max_seconds": 1, "max_retries": 0})
+        monkeypatch.setenv("AIRFLOW_CONN_HUBSPOT_QUEUED", queued)
+        try:
+            queued_error, reached, first = asyncio.run(scenario())
+        finally:
+            release.set()
+
+    assert queued_error is not None, "the queued poll waited out the request ahead of it"
+    assert re.search(r"within 1 s, the attempt's wall-clock deadline", str(queued_error)), queued_error
+    assert reached == 1  # the queued request never got a connection, so was never sent
+    assert first.state.value == "DONE"  # the request ahead was not disturbed
 
 
 @pytest.mark.parametrize("exempt", [False, True], ids=["HTTP_PROXY", "NO_PROXY exempts the host"])
@@ -356,7 +322,7 @@ def test_waits_starting_together_share_one_connection_lookup(monkeypatch: pytest
     assert len(server.requests) == 51
 
 
-# ---- the package's own HTTP/1.1 client (hooks/http11.py) -------------------------------------
+# ---- HTTP on the wire: framing, keep-alive, TLS, proxies -------------------------------------
 
 
 def clear_proxies(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 from loopback_servers import LoopbackServer, drip, huge, json_answer, redirect
@@ -22,7 +23,7 @@ from airflow_provider_hubspot_imports.hooks.hubspot import HubSpotHook
 
 TOKEN = "pat-na1-bounds-test-token"
 RECORD = json.dumps(
-    {"id": "1", "state": "DONE", "createdAt": "2026-01-01T00:00:00Z", "updatedAt": "2026-01-01T00:00:00Z"}
+    {"id": "2", "state": "DONE", "createdAt": "2026-01-01T00:00:00Z", "updatedAt": "2026-01-01T00:00:00Z"}
 ).encode()
 
 
@@ -66,20 +67,11 @@ _MEASURE = textwrap.dedent(
     import json, os, sys
     conn = {"conn_type": "hubspot", "host": sys.argv[1], "password": sys.argv[2]}
     os.environ["AIRFLOW_CONN_BIG"] = json.dumps(conn)
+    sys.path.insert(0, sys.argv[3])
     import requests
     from airflow_provider_hubspot_imports.hooks.hubspot import HubSpotHook
     from airflow_provider_hubspot_imports.errors import HubSpotError
-
-    def peak_growth_mib(call):
-        # VmHWM is the peak resident size; writing 5 to clear_refs resets it to the current size.
-        def peak():
-            line = next(line for line in open("/proc/self/status") if line.startswith("VmHWM"))
-            return int(line.split()[1]) / 1024
-        with open("/proc/self/clear_refs", "w") as clear:
-            clear.write("5")
-        before = peak()
-        call()
-        return peak() - before
+    from peak_memory import peak_growth_mib
 
     hook = HubSpotHook("big", max_retries=3, retry_max_seconds=60)
     hook.get_import(2)  # warm up: every code path of a call has run once
@@ -110,7 +102,10 @@ def test_a_64_mib_answer_is_refused_with_little_memory_and_not_downloaded_again(
 
     with LoopbackServer(answer) as server:
         run = subprocess.run(
-            [sys.executable, "-c", _MEASURE, server.url, TOKEN], capture_output=True, text=True, timeout=300
+            [sys.executable, "-c", _MEASURE, server.url, TOKEN, str(Path(__file__).parent)],
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         assert run.returncode == 0, run.stderr[-3000:]
         result = json.loads(run.stdout.strip().splitlines()[-1])

@@ -10,6 +10,7 @@ from airflow_provider_hubspot_imports.errors import (
     HubSpotAuthError,
     HubSpotBadResponseError,
     HubSpotClientError,
+    HubSpotConnectionError,
     HubSpotNotFoundError,
     HubSpotPermissionError,
     HubSpotRateLimitError,
@@ -104,6 +105,13 @@ def test_daily_429_is_not_retried_and_says_so():
     assert "DAILY API limit is spent" in str(err)
 
 
+def test_408_is_a_retried_connection_error_not_a_refusal():
+    """A load balancer's 408 on a connection it closes as idle: the connection failed, not the call."""
+    err = error(408, b"", {})
+    assert isinstance(err, HubSpotConnectionError) and err.retryable and not err.permanent
+    assert err.status == 408 and "timed the connection out" in str(err)
+
+
 @pytest.mark.parametrize("status", [500, 502, 503, 504, 521, 423, 477])
 def test_server_trouble_is_retryable_even_with_html(status):
     err = error(status, b"<html><body>Bad gateway</body></html>", {"Content-Type": "text/html"})
@@ -147,3 +155,12 @@ def test_record_parsing_keeps_everything_and_checks_required_fields():
         protocol.parse_import_record(REQUEST, [data])
     with pytest.raises(HubSpotBadResponseError, match="state is"):
         protocol.parse_import_record(REQUEST, {**data, "state": None})
+
+
+def test_a_record_of_another_import_is_refused_naming_both_ids():
+    data = {"id": "7", "state": "DONE", "createdAt": "2026-01-01T00:00Z", "updatedAt": "2026-01-01T00:01Z"}
+    assert protocol.parse_import_record(REQUEST, {**data, "id": 7}).raw["id"] == 7  # a number is the same id
+    with pytest.raises(HubSpotBadResponseError, match="record of import '8', not of import 7 asked for"):
+        protocol.parse_import_record(REQUEST, {**data, "id": "8"})
+    listed = protocol.list_imports_request(SETTINGS)
+    assert protocol.parse_import_record(listed, {**data, "id": "8"}).raw["id"] == "8"  # a list has any ids

@@ -21,6 +21,7 @@ from airflow_provider_hubspot_imports.errors import (
     HubSpotAuthError,
     HubSpotBadResponseError,
     HubSpotClientError,
+    HubSpotConnectionError,
     HubSpotError,
     HubSpotInputError,
     HubSpotNotFoundError,
@@ -56,6 +57,9 @@ class ApiRequest:
     form_body: tuple[tuple[str, str], ...] | None = field(default=None, repr=False)
     # False for requests that must not carry the bearer token (the OAuth token endpoint).
     bearer: bool = True
+    # The import whose record the answer must be (a GET of one import): an answer with another `id`
+    # (a misrouted or stray answer) is refused, never read as this import's record.
+    record_id: int | None = None
 
 
 def base_headers() -> dict[str, str]:
@@ -75,7 +79,9 @@ def imports_root(settings: HubSpotSettings) -> str:
 
 def get_import_request(settings: HubSpotSettings, import_id: Any) -> ApiRequest:
     number = validate_import_id(import_id)
-    return ApiRequest("GET", f"{imports_root(settings)}/{number}", describe=f"GET import {number}")
+    return ApiRequest(
+        "GET", f"{imports_root(settings)}/{number}", describe=f"GET import {number}", record_id=number
+    )
 
 
 def list_imports_request(
@@ -297,6 +303,14 @@ def error_for_response(
             f"the token belongs to the account that ran the import.",
             **common,
         )
+    if status == 408:
+        # What a server or load balancer sends on a kept-alive connection it closes as idle: the
+        # connection failed, not the request (a connection error, retried on a new connection).
+        return HubSpotConnectionError(
+            f"{head} The server or a load balancer in front of it timed the connection out (as idle, "
+            f"or before the whole request arrived) and closed it.",
+            **common,
+        )
     if status == 429:
         policy = text("policyName")
         common["category"] = category or "RATE_LIMITS"
@@ -360,6 +374,12 @@ def parse_import_record(request: ApiRequest, data: Any) -> ImportRecord:
     if missing:
         raise HubSpotBadResponseError(
             f"{request.describe}: the import record lacks required field(s) {', '.join(missing)}."
+        )
+    if request.record_id is not None and str(data["id"]) != str(request.record_id):
+        raise HubSpotBadResponseError(
+            f"{request.describe}: the answer is the record of import {str(data['id'])[:40]!r}, not of "
+            f"import {request.record_id} asked for (a misrouted answer from a proxy or the server). It "
+            f"was not used; the call is retried like any malformed answer."
         )
     if not isinstance(data["state"], str) or not data["state"]:
         raise HubSpotBadResponseError(f"{request.describe}: the import record's state is {data['state']!r}.")

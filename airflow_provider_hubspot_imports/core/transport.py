@@ -1,5 +1,4 @@
-"""What both transports (requests in the hook, `hooks.http11` in the async client) report, decided
-once.
+"""What both transports (requests in the hook, aiohttp in the async client) report, decided once.
 
 A transport only classifies its own exceptions (did the attempt time out or fail otherwise?) and
 hands over status, headers and body; the messages and the parsing are built here.
@@ -17,6 +16,7 @@ from airflow_provider_hubspot_imports.core.protocol import ApiRequest
 from airflow_provider_hubspot_imports.core.redact import redact
 from airflow_provider_hubspot_imports.errors import (
     HubSpotAnswerTooLargeError,
+    HubSpotBadResponseError,
     HubSpotConnectionError,
     HubSpotNotSentError,
     HubSpotRedirectError,
@@ -61,6 +61,17 @@ def connection_error(
     return HubSpotConnectionError(
         f"{request.describe}: could not reach {settings.base_url} ({type(exc).__name__}: "
         f"{redact(str(exc), secrets)})."
+    )
+
+
+def malformed_answer_error(request: ApiRequest, tokens: AccessTokens, why: str) -> HubSpotBadResponseError:
+    """The error for an answer the transport could not parse as HTTP (conflicting framing headers, a
+    bad status line): nothing of it is used. Retried like any malformed answer."""
+    first_line = why.strip().splitlines()[0] if why.strip() else "unparsable"
+    return HubSpotBadResponseError(
+        f"{request.describe}: the answer from {tokens.settings.base_url} is not valid HTTP "
+        f"({redact(first_line, tokens.secrets)[:200]}); nothing of it was used. Something other than "
+        f"HubSpot's API (a proxy or load balancer) may be answering at the connection's host."
     )
 
 

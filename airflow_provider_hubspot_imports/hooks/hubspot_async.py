@@ -1,5 +1,5 @@
-"""`HubSpotAsyncClient`: the async twin of `HubSpotHook`, for triggers, over the package's own
-HTTP/1.1 client (`hooks.http11`).
+"""`HubSpotAsyncClient`: the async twin of `HubSpotHook`, for triggers, over aiohttp
+(`hooks.async_transport`).
 
 It drives the same pure core as the hook (settings, URLs, validation, parsing, errors, retry
 policy); only the transport (`hooks.async_transport`) differs.
