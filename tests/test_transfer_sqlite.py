@@ -158,6 +158,28 @@ def test_an_unwritable_staging_fails_before_the_query_and_any_import(hubspot_con
     assert hubspot_connection.started_imports() == []
 
 
+def test_a_staging_location_that_fills_up_fails_before_any_import(hubspot_connection, source, tmp_path):
+    """The kernel refuses the part file's write past a size limit (EFBIG, as ENOSPC on a full disk):
+    a clear error, nothing imported."""
+    import resource
+    import signal
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a killed process
+    resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, hard))  # the probe fits; the parts do not
+    try:
+        with pytest.raises(
+            HubSpotInputError, match=r"failed .*is the location full or read-only\? Nothing was"
+        ):
+            run(operator(tmp_path, rows_per_file=2500))
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+
+    assert hubspot_connection.started_imports() == []
+    assert hubspot_connection.requests() == []
+
+
 def test_a_retry_after_a_complete_staging_does_not_query_again(hubspot_connection, source, tmp_path, logged):
     # The parts run longer than the first try waits; the retry reconnects to them.
     hubspot_connection.set_start_lifecycle([{"state": "PROCESSING", "seconds": 1.0}, "DONE"])
