@@ -4,7 +4,7 @@ HubSpot's error types, as HubSpot reports them once an import is processed)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, Any
 
 from airflow_provider_hubspot_imports.errors import HubSpotInputError
@@ -172,7 +172,6 @@ def row_errors(
     whether HubSpot would fail the import whole (a header that does not match its column
     mappings). The same rules as pre-flight: a file pre-flight passes imports without these errors."""
     import csv
-    import io
 
     from airflow_provider_hubspot_imports.core.preflight import Preflight
 
@@ -184,11 +183,7 @@ def row_errors(
     for plan in run.files_to_read():
         handle = by_name[plan.file_name]
         handle.seek(0)
-        text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
-        try:
-            run.check_file(plan, csv.reader(text))
-        finally:
-            text.detach()
+        run.check_file(plan, csv.reader(_text_lines(handle)))
     report = run.finish()
     fails_whole = any(
         problem.kind in ("INCORRECT_NUMBER_OF_COLUMNS", "COLUMN_NAME_MISMATCH") and problem.line == 1
@@ -286,3 +281,11 @@ def check_started_rows(
 
             emulated.steps = [*emulated.steps[:-1], Step("FAILED")]
             emulated.counters["CREATED_OBJECTS"] = 0
+
+
+def _text_lines(handle: Any) -> Iterator[str]:
+    """A spooled upload's lines as text, a byte-order mark skipped. Not `io.TextIOWrapper`: Python
+    3.10's SpooledTemporaryFile lacks `readable()`, which the wrapper needs. A line ends at a
+    newline byte, which never falls inside a UTF-8 sequence, so lines decode one by one."""
+    for number, raw in enumerate(handle):
+        yield raw.decode("utf-8-sig" if number == 0 else "utf-8")
