@@ -47,9 +47,13 @@ def exceptions() -> dict[str, type[BaseException]]:
     try:
         from airflow.sdk.exceptions import AirflowSkipException, AirflowTaskTimeout
         from airflow.sdk.exceptions import TaskDeferralTimeout as DeferralTimeout
-    except ImportError:  # Airflow 2.11 ends a deferral at its timeout with this error
+    except ImportError:  # Airflow 3.1 and 2.11
         from airflow.exceptions import AirflowSkipException, AirflowTaskTimeout  # type: ignore[no-redef]
-        from airflow.exceptions import TaskDeferralError as DeferralTimeout  # type: ignore[no-redef]
+
+        try:  # Airflow 3.1 has TaskDeferralTimeout in airflow.exceptions only
+            from airflow.exceptions import TaskDeferralTimeout as DeferralTimeout  # type: ignore[no-redef]
+        except ImportError:  # Airflow 2.11 ends a deferral at its timeout with TaskDeferralError
+            from airflow.exceptions import TaskDeferralError as DeferralTimeout  # type: ignore[no-redef]
     from airflow_provider_hubspot_imports._compat import AirflowFailException, AirflowSensorTimeout
 
     return {
