@@ -27,7 +27,7 @@ RATIO_GOAL = 2.0  # validation at most twice a bare csv.reader pass
 MEMORY_GOAL_MB = 64.0  # peak RSS growth, whatever the file's size
 QUICK = {"sizes": (20_000,), "rounds": 1}
 FULL = {"sizes": (100_000, 1_000_000), "rounds": 3}
-COLUMNS = (
+COLUMNS: tuple[tuple[str, str, dict[str, str]], ...] = (
     ("email", "email", {"idColumnType": "HUBSPOT_ALTERNATE_ID"}),
     ("firstname", "firstname", {}),
     ("lastname", "lastname", {}),
@@ -143,8 +143,8 @@ def run_child(rows: int, rounds: int) -> dict:
     result["ratio"] = min(result["validate"]) / min(result["bare"])
     # Every round's own ratio, wall clock and CPU time (the CPU time of this process, which other
     # work on a loaded machine disturbs less than the wall clock).
-    rounds = zip(result["validate"], result["bare"], strict=True)
-    result["round_ratios"] = [round(checked / bare, 2) for checked, bare in rounds]
+    pairs = zip(result["validate"], result["bare"], strict=True)
+    result["round_ratios"] = [round(checked / bare, 2) for checked, bare in pairs]
     result["cpu_ratio"] = min(result["validate_cpu"]) / min(result["bare_cpu"])
     result["added_mb"] = round(result["peak_mb"] - result["baseline_mb"], 1)
     return result
