@@ -13,9 +13,7 @@ from typing import Any
 
 from airflow_provider_hubspot_imports.core.paths import local_path
 from airflow_provider_hubspot_imports.errors import HubSpotInputError
-
-# How a date cell of a workbook is written for HubSpot's dateFormat.
-_DATE_TEXT = {"MONTH_DAY_YEAR": "%m/%d/%Y", "DAY_MONTH_YEAR": "%d/%m/%Y", "YEAR_MONTH_DAY": "%Y-%m-%d"}
+from airflow_provider_hubspot_imports.transfers.formatting import DATE_PATTERNS, TIME_PATTERN
 
 
 def _source(file: Any) -> Any:
@@ -50,7 +48,8 @@ def sheet_rows(file: Any, date_format: str) -> Iterator[Iterator[Sequence[str]]]
         book = load_workbook(raw, read_only=True, data_only=True)
         try:
             sheet = book.worksheets[0]
-            pattern = _DATE_TEXT.get(date_format, "%m/%d/%Y")
+            # A date cell is read as the text the transfer writes for the same dateFormat.
+            pattern = DATE_PATTERNS.get(date_format, DATE_PATTERNS["MONTH_DAY_YEAR"])
             yield ([_cell_text(value, pattern) for value in row] for row in sheet.iter_rows(values_only=True))
         finally:
             book.close()
@@ -71,9 +70,9 @@ def _cell_text(value: Any, date_pattern: str) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.strftime(date_pattern + (" %H:%M:%S" if value.time() != time() else ""))
+        return (date_pattern + (TIME_PATTERN if value.time() != time() else "")).format(value)
     if isinstance(value, date):
-        return value.strftime(date_pattern)
+        return date_pattern.format(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():
