@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from airflow_provider_hubspot_imports._compat import AirflowFailException, AirflowSensorTimeout, BaseOperator
+from airflow_provider_hubspot_imports._compat import BaseOperator
+from airflow_provider_hubspot_imports.core.endings import Ending, Rules, decide
 from airflow_provider_hubspot_imports.core.quality import QualityGate
 from airflow_provider_hubspot_imports.models import FAILURE_STATES, SUCCESS_STATES
 from airflow_provider_hubspot_imports.sensors.imports import _default_deferrable
@@ -393,14 +394,22 @@ class SqlToHubSpotImportOperator(BaseOperator):
                 return
             remaining = deadline - time.time()
             if remaining <= 0:
-                raise AirflowSensorTimeout(
+                self._end(
+                    Ending.WAIT_TIMEOUT,
                     f"The transfer did not finish within timeout={self.timeout:g} s: "
-                    + ", ".join(f"{part.describe()} is {part.state}" for part in runner.parts)
+                    + ", ".join(f"{part.describe()} is {part.state}" for part in runner.parts),
                 )
             if self.deferrable:
                 self._defer(runner, deadline)
             time.sleep(min(self.poke_interval, remaining))
             runner.poll()
+
+    def _end(self, ending: Ending, message: str) -> NoReturn:
+        """End the task as the one table of endings says (`core.endings`), as every import wait does."""
+        from airflow_provider_hubspot_imports.waiting import ended, raise_as
+
+        rules = Rules()  # no soft_fail, never_fail or cancel_on_timeout on the transfer
+        raise_as(decide(ending, rules, tries_left=False), ended(Exception(message), ending), rules)
 
     def _defer(self, runner: PartRunner, deadline: float) -> None:
         """Wait in the triggerer on the oldest active part; any change brings the task back."""
@@ -427,9 +436,11 @@ class SqlToHubSpotImportOperator(BaseOperator):
         if not self.wait_for_completion:
             self.log.info("Started all %d parts; not waiting (wait_for_completion=False).", len(runner.parts))
             return self.summary
-        failure = outcome.failed_parts_message(runner.parts) or outcome.gate_breach(
-            hook, self.quality_gate, runner.parts, self.log
+        failed_parts = outcome.failed_parts_message(runner.parts)
+        breach = (
+            None if failed_parts else outcome.gate_breach(hook, self.quality_gate, runner.parts, self.log)
         )
+        failure = failed_parts or breach
         if self.failed_rows_destination:
             from airflow_provider_hubspot_imports.exports import write_errors
 
@@ -438,7 +449,7 @@ class SqlToHubSpotImportOperator(BaseOperator):
             self.summary["failed_rows"] = written
         if failure:
             self.log.error(failure)
-            raise AirflowFailException(failure)
+            self._end(Ending.IMPORT_FAILED if failed_parts else Ending.GATE_BREACHED, failure)
         if self.incremental_column:
             ti = context["ti"]
             watermark.write(ti.dag_id, ti.task_id, manifest.watermark)
