@@ -132,7 +132,7 @@ def start_once(
         before_upload()
     for attempt in range(1, START_ATTEMPTS + 1):
         try:
-            return hook.start_import(body, files), False
+            started = hook.start_import(body, files)
         except HubSpotError as error:
             if key is None or attempt == START_ATTEMPTS or not RetryPolicy.may_have_been_processed(error):
                 raise
@@ -142,6 +142,8 @@ def start_once(
                 error,
                 key.marker,
             )
+        else:
+            return (started, False) if key is None else yield_to_an_earlier_start(hook, key, started, log)
         found, complete = adopt(hook, key, log, THIS_TRY)
         if found is not None:
             return found, True
@@ -156,6 +158,58 @@ def start_once(
             "No active import carries key %s: HubSpot did not create one. Uploading again.", key.marker
         )
     raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+
+
+def yield_to_an_earlier_start(
+    hook: HubSpotHook, key: StartKey, started: ImportRecord, log: Any
+) -> tuple[ImportRecord, bool]:
+    """After an upload under `key`: the import to go on with, and whether it was adopted.
+
+    Two starts with one key that both looked before either uploaded both upload. Each then looks
+    again, and they settle on the import created first (`pick_adoptable`): the later start sees
+    it (it was created before its own), cancels the import it just started and adopts the first,
+    as if the two starts had run one after the other. The earlier start keeps its import, whether
+    or not it sees the later one. A lookup that fails keeps the import just started.
+    """
+    try:
+        lookup = hook.find_started_imports(key)
+    except (HubSpotError, OSError) as error:
+        log.warning(
+            "Could not look again for another import carrying key %s (%s); going on with import %s.",
+            key.marker,
+            error,
+            started.id,
+        )
+        return started, False
+    others = [record for record in lookup.found if record.id != started.id]
+    first, _ = pick_adoptable(key, [started, *others])
+    if first is None or first.id == started.id:
+        return started, False
+    try:
+        hook.cancel_import(started.id)
+    except (HubSpotError, OSError) as error:
+        log.error(
+            "Another start with key %s (%s) uploaded at the same moment; its import %s was created "
+            "first, but canceling import %s, which this try started, failed (%s): both imports run. "
+            "Going on with import %s.",
+            key.marker,
+            key.source,
+            first.id,
+            started.id,
+            error,
+            started.id,
+        )
+        return started, False
+    log.warning(
+        "Another start with key %s (%s) uploaded at the same moment and its import %s was created "
+        "first: canceled import %s, which this try started, and adopting %s instead.",
+        key.marker,
+        key.source,
+        first.id,
+        started.id,
+        first.id,
+    )
+    return first, True
 
 
 def adopt(hook: HubSpotHook, key: StartKey, log: Any, started_by: str) -> tuple[ImportRecord | None, bool]:

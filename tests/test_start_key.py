@@ -62,7 +62,7 @@ def test_a_record_carries_the_key_in_its_name_or_its_request():
     assert not key.carried_by({"importName": None, "importRequestJson": "not a dict"})
 
 
-def test_the_newest_import_carrying_the_key_is_adopted():
+def test_the_first_import_created_with_the_key_is_adopted():
     key = own_key("nightly")
     chosen, others = pick_adoptable(
         key,
@@ -72,8 +72,11 @@ def test_the_newest_import_carrying_the_key_is_adopted():
             record("9", f"B {key.marker}", "2026-01-02T00:00:00.000Z"),
         ],
     )
-    assert chosen is not None and chosen.id == "9"
-    assert others == ["5"]
+    assert chosen is not None and chosen.id == "5"
+    assert others == ["9"]
+    # Listed in any order, created in the same millisecond: the lower id (by number) was first.
+    same_moment = [record("12", f"B {key.marker}"), record("9", f"A {key.marker}")]
+    assert pick_adoptable(key, same_moment)[0].id == "9"  # type: ignore[union-attr]
     assert pick_adoptable(key, [record("7", "Unrelated"), record("8", None)]) == (None, [])
 
 

@@ -138,9 +138,10 @@ def pick_adoptable(key: StartKey, records: Iterable[ImportRecord]) -> tuple[Impo
     """The import to adopt among those listed, and the ids of other imports carrying the key.
 
     An import that ended FAILED, CANCELED or REVERTED is never adopted (a clear or a retry means
-    "do it again": a new import is started); an active or DONE one is. More than one can only
-    happen when imports were started outside this mechanism (or it was turned off in between):
-    the newest one is adopted, and the caller names the others.
+    "do it again": a new import is started); an active or DONE one is. Of several, the one created
+    first is adopted: two starts that looked at the same moment and both uploaded settle on it
+    (the later start sees the earlier import, created before its own, while the earlier start may
+    not yet see the later one). The caller names the others.
     """
     carrying = [
         record for record in records if key.carried_by(record.raw) and record.state not in FAILURE_STATES
@@ -148,8 +149,7 @@ def pick_adoptable(key: StartKey, records: Iterable[ImportRecord]) -> tuple[Impo
     if not carrying:
         return None, []
     carrying.sort(key=lambda record: (str(record.raw.get("createdAt") or ""), _numeric(record.id)))
-    chosen = carrying[-1]
-    return chosen, [record.id for record in carrying[:-1]]
+    return carrying[0], [record.id for record in carrying[1:]]
 
 
 def stored_import_id(key: StartKey, stored: Any) -> str | None:

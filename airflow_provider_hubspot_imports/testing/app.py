@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -365,6 +366,16 @@ class EmulatorApp:
             UploadedFile(str(part.filename), part.content_type, part.size, part.sha256, part.lines)
             for part in files
         ]
+        with self.model.lock:
+            hold = self.model.start_hold
+        if hold is not None:
+            try:
+                hold.wait()
+            except threading.BrokenBarrierError:
+                with self.model.lock:
+                    if self.model.start_hold is hold:
+                        self.model.start_hold = None
+                return hubspot_error(500, "INTERNAL_ERROR", "hold_starts: the other held starts never came")
         import_id = self.model.start_import(import_request, uploads)
         schema.check_started_rows(self.model, import_id, import_request, files)
         with self.model.lock:

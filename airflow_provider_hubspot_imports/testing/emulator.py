@@ -239,6 +239,21 @@ class HubSpotEmulator:
         with self.model.lock:
             self.model.start_delay = float(seconds)
 
+    def hold_starts(self, count: int, timeout: float = 30.0) -> None:
+        """The next `count` starts, once each has been uploaded, wait for one another before any
+        creates its import: as when starts that all looked for an import before any was created
+        upload at the same moment. A start still alone after `timeout` seconds is answered 500."""
+        if count < 2:
+            raise ValueError("hold_starts needs at least two starts to hold together")
+        model = self.model
+
+        def release() -> None:
+            with model.lock:
+                model.start_hold = None
+
+        with model.lock:
+            model.start_hold = threading.Barrier(count, action=release, timeout=timeout)
+
     def set_list_page_size(self, page_size: int | None) -> None:
         """Serve the list of active imports (oldest first) at most `page_size` a page, whatever the
         client asks: a lookup then has to follow the cursor across pages."""

@@ -296,6 +296,8 @@ class EmulatorModel:
         # Served to starts *after* the import was created: HubSpot acted, its answer was lost.
         self.lost_start_answers: deque[Fault] = deque()
         self.start_delay = 0.0  # seconds each start takes to answer
+        # Starts held, their uploads read, until this many arrived (then all create their imports).
+        self.start_hold: threading.Barrier | None = None
         self.upload_cuts: deque[int] = deque()  # drop the next starts' connections after N body bytes
         self.list_page_size: int | None = None  # a cap on the list's page size, whatever `limit` asks
         # What `GET /crm/imports` lists: HubSpot's reference calls it the active imports, but its own
