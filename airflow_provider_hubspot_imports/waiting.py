@@ -387,10 +387,17 @@ class CancelOnGiveUp:
                     self.import_id,
                     GIVE_UP_REASONS[Ending.KILLED],
                 )
-            else:
+            elif tries_left:
                 write_from_signal_handler(
                     logging.WARNING,
                     "Task killed; HubSpot import %s is left running: a retry of this task waits on it.",
+                    self.import_id,
+                )
+            else:
+                write_from_signal_handler(
+                    logging.WARNING,
+                    "Task killed; HubSpot import %s is left running: a kill cannot tell a clear from a "
+                    "mark, and a cleared sensor waits on the same import. Cancel it in HubSpot to stop it.",
                     self.import_id,
                 )
         super().on_kill()  # type: ignore[misc]

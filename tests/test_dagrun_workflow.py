@@ -125,28 +125,28 @@ def test_start_and_wait_cancels_the_import_when_the_wait_times_out(run_dag, hubs
     assert f"HubSpot import {started} did not finish within timeout=1 s." in result.output
 
 
-def test_on_kill_cancels_a_watched_import(hubspot_connection):
-    from airflow_provider_hubspot_imports.hooks.hubspot import HubSpotHook
+def test_on_kill_of_a_sensor_leaves_the_watched_import_for_its_re_run(hubspot_connection, capfd):
+    """A kill cannot tell a clear from a mark, and a cleared sensor waits on the same import."""
     from airflow_provider_hubspot_imports.sensors.imports import ImportStateSensor
 
     import_id = hubspot_connection.add_import(lifecycle=[("PROCESSING",)])
     sensor = ImportStateSensor(task_id="watch", import_id=str(import_id), cancel_on_timeout=True)
-    hook = HubSpotHook()  # a poke's request: on_kill cancels with what it used, looking nothing up
-    hook.get_import(str(import_id))
-    sensor.remember_settings(hook)
+    assert sensor.poke({}) is False
 
-    sensor.on_kill()
+    sensor.on_kill()  # no task instance: counts as the last try
 
-    assert hubspot_connection.record(import_id)["state"] == "CANCELED"
+    assert hubspot_connection.record(import_id)["state"] == "PROCESSING"
+    assert [entry.method for entry in hubspot_connection.requests()] == ["GET"]  # the poke only
+    assert "a cleared sensor waits on the same import" in capfd.readouterr().err
 
 
-def test_on_kill_before_any_request_sends_nothing_and_says_why(hubspot_connection, capfd):
+def test_a_kill_cancel_without_kept_credentials_sends_nothing_and_says_why(hubspot_connection, capfd):
     """A cancel would need the connection looked up inside the signal handler (a message to the
     supervisor, whose lock the interrupted code may hold): none is sent, and stderr says so."""
-    from airflow_provider_hubspot_imports.sensors.imports import ImportStateSensor
+    from airflow_provider_hubspot_imports.canceling import cancel_in_signal_handler
 
     import_id = hubspot_connection.add_import(lifecycle=[("PROCESSING",)])
-    ImportStateSensor(task_id="watch", import_id=str(import_id), cancel_on_timeout=True).on_kill()
+    assert cancel_in_signal_handler(None, None, import_id, "the task was killed on its last try") is None
 
     assert hubspot_connection.record(import_id)["state"] == "PROCESSING"
     assert hubspot_connection.requests() == []

@@ -40,9 +40,18 @@ def no_cancel_while_a_retry_waits_on(decide: Decide) -> None:
 
 
 def the_last_try_cancels_with_the_option(decide: Decide) -> None:
-    for ending in (Ending.EXECUTION_TIMEOUT, Ending.KILLED):
-        for rules in ALL_RULES:
-            assert decide(ending, rules, False).cancel is rules.cancel_on_timeout, (ending, rules)
+    for rules in ALL_RULES:
+        assert decide(Ending.EXECUTION_TIMEOUT, rules, False).cancel is rules.cancel_on_timeout, rules
+        if not rules.sensor:
+            assert decide(Ending.KILLED, rules, False).cancel is rules.cancel_on_timeout, rules
+
+
+def a_kill_never_cancels_a_sensors_import(decide: Decide) -> None:
+    """A kill cannot tell a clear from a mark, and a cleared sensor waits on the same import."""
+    for rules in ALL_RULES:
+        if rules.sensor:
+            for tries_left in (True, False):
+                assert not decide(Ending.KILLED, rules, tries_left).cancel, (rules, tries_left)
 
 
 def execution_timeout_is_retried_while_tries_are_left(decide: Decide) -> None:
@@ -99,6 +108,7 @@ RULES = [
     no_cancel_without_the_option,
     no_cancel_while_a_retry_waits_on,
     the_last_try_cancels_with_the_option,
+    a_kill_never_cancels_a_sensors_import,
     execution_timeout_is_retried_while_tries_are_left,
     the_wait_timeout_is_final_and_cancels_with_the_option,
     a_finished_import_or_a_permanent_error_is_never_canceled,
@@ -143,6 +153,9 @@ MUTANTS: dict[str, Decide] = {
     ),
     "a kill cancels on every try": mutant(lambda e, r, t: e is Ending.KILLED and r.cancel_on_timeout, cancel),
     "a kill on the last try does not cancel": mutant(lambda e, r, t: e is Ending.KILLED, keep),
+    "a kill cancels a sensor's import": mutant(
+        lambda e, r, t: e is Ending.KILLED and r.sensor and r.cancel_on_timeout and not t, cancel
+    ),
     "a clear cancels": mutant(lambda e, r, t: e is Ending.CLEARED and r.cancel_on_timeout, cancel),
     "a mark success cancels": mutant(
         lambda e, r, t: e is Ending.MARKED_SUCCESS and r.cancel_on_timeout, cancel

@@ -47,8 +47,10 @@ class TaskEnd(enum.Enum):
 class Rules:
     """The task's settings that change how it ends.
 
-    `sensor`: Airflow's sensor rule, where `soft_fail` skips any final failure (a failed import
-    too); on the start operator `soft_fail` skips the wait's timeout only.
+    `sensor`: the task waits on an import it did not start (`ImportStateSensor`). Airflow's sensor
+    rule applies, where `soft_fail` skips any final failure (a failed import too); on the start
+    operator `soft_fail` skips the wait's timeout only. A kill of a running sensor never cancels:
+    its re-run after a clear waits on the same import.
     """
 
     soft_fail: bool = False
@@ -73,7 +75,9 @@ def decide(ending: Ending, rules: Rules, tries_left: bool) -> Decision:
     """What the task does when `ending` ends its try, and whether it cancels its import.
 
     `tries_left`: Airflow retries this try if it fails (known before the try starts).
-    A clear never cancels: the re-run reconnects to the running import ("do it again").
+    A clear never makes a task fail on its own cancel: a cleared deferred task leaves its import
+    running, and a killed running try (a mark, a clear, a worker's shutdown alike) cancels only
+    the import of a task that starts a new one when it finds its import canceled.
     """
     if ending is Ending.SUCCEEDED:
         return Decision(TaskEnd.RETURN, cancel=False)
@@ -82,7 +86,10 @@ def decide(ending: Ending, rules: Rules, tries_left: bool) -> Decision:
     if ending is Ending.MARKED:
         return Decision(TaskEnd.AS_AIRFLOW_SETS, cancel=rules.cancel_on_timeout)
     if ending is Ending.KILLED:
-        return Decision(TaskEnd.AS_AIRFLOW_SETS, cancel=rules.cancel_on_timeout and not tries_left)
+        # A kill cannot tell a person's mark from a clear. A sensor's re-run waits on the same
+        # import, so a kill never cancels it; a start's re-run starts a new import in its place.
+        cancel = rules.cancel_on_timeout and not tries_left and not rules.sensor
+        return Decision(TaskEnd.AS_AIRFLOW_SETS, cancel=cancel)
     if ending in _FINAL_FAILURES:
         skips = rules.never_fail or (rules.soft_fail and rules.sensor)
         return Decision(TaskEnd.SKIP if skips else TaskEnd.FAIL, cancel=False)
