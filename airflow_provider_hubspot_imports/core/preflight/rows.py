@@ -24,7 +24,10 @@ MAX_FILE_ROWS = 1_048_576  # rows of a file, its header included (an Excel sheet
 MAX_FILE_BYTES = 512 * 1024 * 1024
 MAX_COLUMNS = 999  # "fewer than 1,000 columns"
 REMEMBERED_VALUES = 32_768  # accepted values remembered per column (about 2 MB)
-CHUNK_ROWS = 1024
+# Rows checked together. Small enough that a chunk's rows are still in the processor's cache when
+# its columns are checked (1,024 rows cost about 10% more CPU time than 256 on 1,000,000 rows),
+# large enough that the per-chunk work in Python stays small against the per-cell work in C.
+CHUNK_ROWS = 256
 # Types of well-known standard properties, for the checks that run without the account's schema.
 KNOWN_TYPES: dict[tuple[str, str], str] = {
     ("0-1", "email"): "email",
