@@ -1,16 +1,17 @@
 """The rows of one file against its plan: header, limits, and each cell as HubSpot would read it.
 
 Rows are taken a chunk at a time and checked column by column with set operations and `map`, so
-that the cost per row stays close to that of parsing the CSV: each checker sees a column's distinct
-values only, accepted values are remembered (up to a bound per column), and Python-level loops over
-a chunk's rows run only when the chunk holds a problem.
+that the cost per row stays close to that of parsing the CSV: a column of whole numbers or e-mail
+addresses is proven good by a few scans of the whole column in C, each checker sees a column's
+distinct values only, accepted values are remembered (up to a bound per column), and Python-level
+loops over a chunk's rows run only when the chunk holds a problem.
 """
 
 from __future__ import annotations
 
 import csv
 import gc
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import islice
 
@@ -104,6 +105,7 @@ class _Column:
     name: str
     checker: values.Checker | None
     accepted: set[str]
+    proof: Callable[[Sequence[str]], bool] | None = None  # see values.CHUNK_PROOFS
     required: bool = False
     repeats: RepeatTracker | None = None
     repeat_type: str = "DUPLICATE_ALTERNATE_ID"
@@ -226,7 +228,7 @@ class RowChecker:
             return
         # The chunk turned into one tuple per column by a single `zip` in C: each checked column
         # is then a ready sequence, with no per-cell getter call.
-        by_position = list(zip(*chunk, strict=True))
+        by_position = list(zip(*chunk, strict=False))  # the rows are of one width (see above)
         # A column of the chunk no longer than the limit in all holds no cell longer than it: one
         # join per column, not per row.
         if max(map(len, map("".join, by_position)), default=0) > self.limits.value_chars:
@@ -235,10 +237,14 @@ class RowChecker:
             self._check_column(column, by_position[column.position], line)
 
     def _check_column(self, column: _Column, cells: Sequence[str], line: int) -> None:
-        """One column of a chunk: its distinct values through the checker; the cells are walked
-        one by one only for a repeat or when a value was refused (to find its lines)."""
-        if column.repeats is None and column.accepted.issuperset(cells):
-            return  # every value already accepted: lookups in a small set, no new set built
+        """One column of a chunk: settled by a proof over the whole column where its kind has one
+        (`values.CHUNK_PROOFS`) or by the values accepted before, else its distinct values go
+        through the checker; the cells are walked one by one only for a repeat or when a value was
+        refused (to find its lines)."""
+        # Every cell proven good by a scan of the whole column (no blank, if the column is required).
+        proven = column.proof is not None and column.proof(cells) and not (column.required and "" in cells)
+        if column.repeats is None and (proven or column.accepted.issuperset(cells)):
+            return  # else every value already accepted: lookups in a small set, no new set built
         distinct = set(cells)
         if column.repeats is not None:
             for offset in column.repeats.repeats(cells, distinct):
@@ -251,6 +257,8 @@ class RowChecker:
                 )
             if column.repeats.full and column.repeats_full_at is None:
                 column.repeats_full_at = line
+            if proven:
+                return
         else:
             distinct -= column.accepted
             if not distinct:
@@ -324,10 +332,12 @@ class RowChecker:
                 continue
             prop = self.properties.get(plan_column.index)
             required = plan_column.index in self.required
+            checker = cell_checker(plan_column, prop, self.plan.date_format)
             column = _Column(
                 position=self.positions[plan_column.index],
                 name=plan_column.name,
-                checker=cell_checker(plan_column, prop, self.plan.date_format),
+                checker=checker,
+                proof=values.CHUNK_PROOFS.get(checker) if checker is not None else None,
                 required=required,
                 accepted=set() if required else {""},  # a blank cell writes nothing
             )
