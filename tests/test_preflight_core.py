@@ -502,3 +502,42 @@ def test_a_required_whole_number_column_still_reports_its_blank_cells():
 
     report = _run(_request(columns, operation="CREATE", object_type="0-3"), rows, schema=deals)
     assert _kinds(report) == [("MISSING_REQUIRED_PROPERTY", 401, "Pipeline")]
+
+
+def _repeats_one_value_at_a_time(chunks, max_tracked):
+    """What RepeatTracker answers, written plainly: a value repeats if an earlier cell held it and
+    that cell's value was kept; a chunk's new values are kept only if all of them fit."""
+    kept, full, answers = set(), False, []
+    for chunk in chunks:
+        new = {value for value in chunk if value and value not in kept}
+        offsets, met = [], set()
+        for offset, value in enumerate(chunk):
+            if value and (value in kept or value in met):
+                offsets.append(offset)
+            met.add(value)
+        if len(kept) + len(new) <= max_tracked:
+            kept |= new
+        else:
+            full = True
+        answers.append((offsets, full))
+    return answers, kept
+
+
+def test_repeat_tracking_finds_what_a_value_by_value_search_finds():
+    # Chunks with and without blank cells, repeats within a chunk and across chunks, clean ones
+    # (the fast path) and a tracker that fills up on the way.
+    draw = random.Random(21)
+    for max_tracked in (3, 8, 40, 10_000):
+        chunks = []
+        for _ in range(60):
+            size = draw.randint(1, 12)
+            pool = draw.choice([["", "a", "b"], [f"v{n}" for n in range(60)], [f"u{draw.random()}"] * 2])
+            chunk = [draw.choice(pool) for _ in range(size)]
+            if draw.random() < 0.4:  # a clean chunk: values never seen, none twice, no blank
+                chunk = [f"new{draw.random()}" for _ in range(size)]
+            chunks.append(chunk)
+        tracker = RepeatTracker(max_tracked=max_tracked)
+        answers = [(tracker.repeats(tuple(chunk)), tracker.full) for chunk in chunks]
+        expected, kept = _repeats_one_value_at_a_time(chunks, max_tracked)
+        assert answers == expected
+        assert tracker.seen - {""} == kept and tracker.tracked == len(kept)

@@ -243,11 +243,8 @@ class RowChecker:
         refused (to find its lines)."""
         # Every cell proven good by a scan of the whole column (no blank, if the column is required).
         proven = column.proof is not None and column.proof(cells) and not (column.required and "" in cells)
-        if column.repeats is None and (proven or column.accepted.issuperset(cells)):
-            return  # else every value already accepted: lookups in a small set, no new set built
-        distinct = set(cells)
         if column.repeats is not None:
-            for offset in column.repeats.repeats(cells, distinct):
+            for offset in column.repeats.repeats(cells):
                 self._error(
                     column.repeat_type,
                     "the value repeats one on an earlier line of the file.",
@@ -257,10 +254,13 @@ class RowChecker:
                 )
             if column.repeats.full and column.repeats_full_at is None:
                 column.repeats_full_at = line
-            if proven:
+            if proven or (column.checker is None and not column.required):
                 return
+            distinct = set(cells)
         else:
-            distinct -= column.accepted
+            if proven or column.accepted.issuperset(cells):
+                return  # else every value already accepted: lookups in a small set, no new set built
+            distinct = set(cells) - column.accepted
             if not distinct:
                 return
         if column.required:

@@ -108,11 +108,11 @@ def ascii_emails_proven(texts: Sequence[str]) -> bool:
     raw = joined.encode("ascii")
     if raw.translate(_SAME_BYTES, _NOT_MARKS) != b"@\n" * (len(texts) - 1) + b"@":
         return False
-    if raw.startswith(b"@") or b"\n@" in raw:
-        return False  # an empty local part
     # One "@" a text: the pieces alternate local part, domain.
-    domains = set(joined.replace("\n", "@").split("@")[1::2])
-    return all(map(_EMAIL_DOMAIN.fullmatch, domains))
+    pieces = joined.replace("\n", "@").split("@")
+    if "" in pieces[0::2]:
+        return False  # an empty local part
+    return all(map(_EMAIL_DOMAIN.fullmatch, set(pieces[1::2])))
 
 
 def email_checker(texts: list[str]) -> dict[str, str]:
