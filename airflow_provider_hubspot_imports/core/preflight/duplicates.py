@@ -1,12 +1,12 @@
 """Repeated values in an id column, found a chunk of rows at a time.
 
 The values seen so far are kept in a set, up to `MAX_TRACKED` of them per column (about 14 MB for
-e-mail addresses): past that, new values are no longer kept and the report says from which line. A
-chunk with no repeat and no blank cell, the usual one, costs one pass over its cells in C to look
-them up (`isdisjoint`) and one to add them (`update`, whose growth of the set by the number of cells
-shows that no value came twice within the chunk); no set of the chunk's own values is built. Any
-other chunk is met with the set by an intersection, and only a chunk that holds a repeat is
-searched in Python.
+e-mail addresses): past that, new values are no longer kept and the report says from which line.
+While there is room, a chunk with no blank cell and no value seen before, the usual one, costs a
+lookup of its cells (`isdisjoint`, in C) and one `update`, whose growth by the number of cells shows
+that no value came twice within the chunk. Any other chunk costs two set operations in C (its
+distinct values met with the set, then added to it); only a chunk that holds a repeat is searched
+in Python.
 """
 
 from __future__ import annotations
@@ -34,25 +34,26 @@ class RepeatTracker:
     def repeats(self, column: Sequence[str]) -> list[int]:
         """Offsets in `column` (one chunk) whose value was seen before, in this chunk or earlier."""
         seen = self.seen
-        if seen.isdisjoint(column):  # no value seen before, no blank cell
-            if self.tracked + len(column) <= self.max_tracked:
-                before = len(seen)
-                seen.update(column)
-                if len(seen) - before == len(column):
-                    return []
-            else:
-                distinct = set(column)
-                self._keep(distinct)
-                if len(distinct) == len(column):
-                    return []
-            earlier: set[str] = set()  # a value twice within the chunk
+        if self.tracked + len(column) <= self.max_tracked and seen.isdisjoint(column):
+            # No value seen before, no blank cell, and room for all: one update, whose growth by
+            # the number of cells shows whether a value came twice within the chunk.
+            before = len(seen)
+            seen.update(column)
+            if len(seen) - before == len(column):
+                return []
+            earlier: set[str] = set()
         else:
             distinct = set(column)
             distinct.discard("")
             earlier = distinct & seen
-            self._keep(distinct - earlier)
-            if not earlier and len(distinct) + column.count("") == len(column):
-                return []  # blank cells, no repeat
+            if self.tracked + len(distinct) - len(earlier) <= self.max_tracked:
+                seen |= distinct  # keep the new values if all of them fit
+            else:
+                self.full = True
+            if not earlier and (
+                len(distinct) == len(column) or len(distinct) + column.count("") == len(column)
+            ):
+                return []  # no repeat
         offsets, met = [], set()
         for offset, value in enumerate(column):
             if not value:
@@ -62,10 +63,3 @@ class RepeatTracker:
             else:
                 met.add(value)
         return offsets
-
-    def _keep(self, new: set[str]) -> None:
-        """Keep the chunk's new values if all of them fit, else note that the tracker is full."""
-        if self.tracked + len(new) <= self.max_tracked:
-            self.seen |= new
-        else:
-            self.full = True
