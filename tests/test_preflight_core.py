@@ -541,3 +541,25 @@ def test_repeat_tracking_finds_what_a_value_by_value_search_finds():
         expected, kept = _repeats_one_value_at_a_time(chunks, max_tracked)
         assert answers == expected
         assert tracker.seen - {""} == kept and tracker.tracked == len(kept)
+
+
+def test_chunks_with_other_widths_blank_lines_and_the_row_limit_keep_every_line():
+    # Lines 258-513 (one whole chunk of 256 rows) are all one cell wider than the header; lines
+    # 600-601 are blank (no rows); the limit of 700 rows (the header's included) is passed at line
+    # 703, and the bad value after it is not checked.
+    rows = [["Email", "Stage", "Born"]] + [[f"p{n}@example.com", "lead", ""] for n in range(2, 802)]
+    for number in range(258, 514):
+        rows[number - 1] = [*rows[number - 1], "extra"]
+    rows[599] = rows[600] = []
+    rows[649][0] = "bad"
+    rows[749][0] = "bad too"
+
+    report = _run(_request(CONTACT), rows, limits=Limits(rows=700), include_values=True)
+    assert report.counts == {"INCORRECT_NUMBER_OF_COLUMNS": 256, "INVALID_EMAIL": 1, "FILE_ROW_LIMIT": 1}
+    widths = [p.line for p in report.errors if p.kind == "INCORRECT_NUMBER_OF_COLUMNS"]
+    assert widths == list(range(258, 258 + KEPT_PER_KIND))
+    assert [(p.kind, p.line, p.value) for p in report.errors if p.kind != "INCORRECT_NUMBER_OF_COLUMNS"] == [
+        ("INVALID_EMAIL", 650, "bad"),
+        ("FILE_ROW_LIMIT", 703, None),
+    ]
+    assert report.files[0].rows == 798 and report.files[0].rows_checked == 699

@@ -192,15 +192,21 @@ class RowChecker:
                 if not chunk:
                     self.totals.read_to_end = size > 0
                     break
-                widths = set(map(len, chunk))
-                blanks = chunk.count([]) if 0 in widths else 0
+                if counted + len(chunk) <= row_limit:  # within the limit, blank lines or not
+                    by_position = self._split_columns(chunk)
+                    if by_position is not None:  # the usual chunk: no blank line, no other width
+                        counted += len(chunk)
+                        self._check_columns(by_position, line, columns)
+                        line += len(chunk)
+                        continue
+                blanks = chunk.count([])
                 if counted + len(chunk) - blanks > row_limit:
                     chunk = self._cut_at_row_limit(chunk, row_limit - counted, line, iterator)
                     counted += len(chunk) - chunk.count([])
-                    self._check_chunk(chunk, line, columns, set(map(len, chunk)))
+                    self._check_chunk(chunk, line, columns)
                     break
                 counted += len(chunk) - blanks
-                self._check_chunk(chunk, line, columns, widths)
+                self._check_chunk(chunk, line, columns)
                 line += len(chunk)
         except UnicodeDecodeError as exc:
             self._error("FILE_NOT_UTF8", f"the file is not UTF-8 ({exc.reason}); save it as UTF-8.", None)
@@ -219,16 +225,25 @@ class RowChecker:
                     f"the check keeps at most {MAX_TRACKED:,} values per column",
                 )
 
-    def _check_chunk(
-        self, chunk: list[Sequence[str]], line: int, columns: list[_Column], widths: set[int]
-    ) -> None:
-        if widths != {self.width}:
+    def _split_columns(self, chunk: list[Sequence[str]]) -> list[tuple[str, ...]] | None:
+        """The chunk as one tuple per column, by a single `zip` in C (each checked column is then a
+        ready sequence, with no per-cell getter call); None unless every row has the header's
+        width, which also means that no line of the chunk is blank."""
+        try:
+            by_position = list(zip(*chunk, strict=True))
+        except ValueError:  # rows of different widths
+            return None
+        return by_position if by_position and len(by_position) == self.width else None
+
+    def _check_chunk(self, chunk: list[Sequence[str]], line: int, columns: list[_Column]) -> None:
+        """A chunk with a blank line or a row of another width than the header's (or cut at the
+        row limit): its rows fitted to the header's width first."""
+        if set(map(len, chunk)) != {self.width}:
             chunk = self._fit_rows(chunk, line)
-        if not chunk:
-            return
-        # The chunk turned into one tuple per column by a single `zip` in C: each checked column
-        # is then a ready sequence, with no per-cell getter call.
-        by_position = list(zip(*chunk, strict=False))  # the rows are of one width (see above)
+        if chunk:
+            self._check_columns(list(zip(*chunk, strict=True)), line, columns)
+
+    def _check_columns(self, by_position: list[tuple[str, ...]], line: int, columns: list[_Column]) -> None:
         # A column of the chunk no longer than the limit in all holds no cell longer than it: one
         # join per column, not per row.
         if max(map(len, map("".join, by_position)), default=0) > self.limits.value_chars:
