@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
 
 import pytest
 
-from airflow_provider_hubspot_imports.core.preflight import Limits, Preflight
+from airflow_provider_hubspot_imports.core.preflight import Limits, Preflight, values
 from airflow_provider_hubspot_imports.core.preflight.duplicates import RepeatTracker
 from airflow_provider_hubspot_imports.core.preflight.report import KEPT_PER_KIND
 from airflow_provider_hubspot_imports.core.preflight.values import (
     Enumeration,
     accepts,
+    ascii_emails_proven,
     date_checker,
     domain_checker,
     email_checker,
     number_checker,
+    whole_numbers_or_blank,
 )
 from airflow_provider_hubspot_imports.errors import HubSpotInputError
 from airflow_provider_hubspot_imports.testing.schema import DEFAULT_SCHEMA
@@ -385,3 +388,178 @@ def test_values_accepted_in_earlier_chunks_do_not_hide_a_later_blank_or_bad_cell
         ("MISSING_REQUIRED_PROPERTY", 2501, "Stage"),
         ("COULD_NOT_PARSE_NUMBER", 2701, "Amount"),
     ]
+
+
+# ---- proofs over a whole chunk: where one holds, the full check must accept every value; where it
+# does not, the full check runs and names each bad value on its line.
+
+EMAIL_SAMPLES = [
+    "a@example.com",
+    "first.last+tag@sub.example.co.uk",
+    "UPPER@EXAMPLE.COM",
+    " a@b.io ",
+    "a@b.io ",
+    "a@b",
+    "a b@c.com",
+    "@example.com",
+    "a@",
+    "a@@example.com",
+    "a@b@example.com",
+    "example.com",
+    "a@exa_mple.com",
+    "a@-example.com",
+    "a@example-.com",
+    "a@example..com",
+    "a@.example.com",
+    "a@example.com.",
+    "a@example.c",
+    "a@127.0.0.1",
+    "a@" + "b" * 64 + ".com",
+    'quo"te@example.com',
+    "semi;colon@example.com",
+    "tab\t@example.com",
+    "a\x1c@example.com",
+    "a\nb@example.com",
+    "a@example.com\nb@example.com",
+    "j\u00f6s\u00e9@example.com",
+    "a@ex\u00e4mple.com",
+    "first\u00a0last@example.com",
+    " ",
+]
+EMAIL_PATTERN = values.pattern_checker(values._EMAIL, "INVALID_EMAIL")
+
+
+def test_the_ascii_email_proof_holds_only_where_the_address_pattern_accepts_every_address():
+    for sample in EMAIL_SAMPLES:
+        for texts in ([sample], ["ok@example.com", sample, "ok2@example.org"]):
+            if ascii_emails_proven(texts):
+                assert EMAIL_PATTERN(texts) == {}, texts
+            assert email_checker(texts) == EMAIL_PATTERN(texts), texts
+    # As many "@" and as many lines as addresses, but not one "@" an address.
+    for texts in (
+        ["x@y.com@z.com", "abc.com"],
+        ["abc.com", "x@y.com@z.com"],
+        ["a@example.com\nb@example.com", "bad"],
+    ):
+        assert not ascii_emails_proven(texts)
+        assert email_checker(texts) == EMAIL_PATTERN(texts) != {}, texts
+    assert ascii_emails_proven([f"p{n}@example-mail.com" for n in range(300)])
+    # Random texts of the characters that matter: the proof never holds where the pattern refuses.
+    draw = random.Random(21)
+    alphabet = 'ab.@-@ \n\t"\u00e9;1_'
+    for _ in range(3000):
+        texts = ["".join(draw.choices(alphabet, k=draw.randint(1, 9))) + draw.choice(["", ".io", "@b.io"])]
+        texts += draw.sample(["ok@example.com", "x.y@b.io", "@b.io"], k=draw.randint(0, 2))
+        if ascii_emails_proven(texts):
+            assert EMAIL_PATTERN(texts) == {}, texts
+        assert email_checker(texts) == EMAIL_PATTERN(texts), texts
+
+
+def test_the_whole_number_proof_holds_only_for_ascii_digits_and_blanks():
+    assert whole_numbers_or_blank(["0", "17", "", "123456789"]) and whole_numbers_or_blank([""])
+    for sample in ["-1", "1.5", "1,000", " 1", "1 ", "1\n2", "\u0663", "\u00b2", "1e3", "NaN", "x"]:
+        assert not whole_numbers_or_blank(["1", sample, "2"]), sample
+    draw = random.Random(21)
+    for _ in range(3000):
+        texts = ["".join(draw.choices("0123456789 .-\n\u00b2", k=draw.randint(0, 4))) for _ in range(3)]
+        if whole_numbers_or_blank(texts):
+            assert number_checker([text for text in texts if text]) == {}, texts
+
+
+def test_a_chunk_the_proofs_do_not_hold_for_names_each_bad_value_on_its_line():
+    columns = [*CONTACT, ("Points", "loyalty_points", {})]
+    rows = [["Email", "Stage", "Born", "Points"]]
+    rows += [[f"p{n}@example.com", "lead", "", str(n)] for n in range(1, 1000)]
+    rows[300][0] = "x@y.com@z.com"  # line 301 and line 302 hold as many "@" as addresses
+    rows[301][0] = "abc.com"
+    rows[600][0] = "a@example.com\nb@example.com"  # a quoted newline inside the cell
+    rows[650][0] = " padded@example.com "  # good, though the proof does not hold
+    rows[700][3] = "1\n2"
+    rows[800][3] = "12,5"
+    rows[900][3] = "-3.5"  # good, though the proof does not hold
+
+    report = _run(_request(columns), rows, include_values=True)
+    assert [(p.kind, p.line, p.column, p.value) for p in report.errors] == [
+        ("INVALID_EMAIL", 301, "Email", "x@y.com@z.com"),
+        ("INVALID_EMAIL", 302, "Email", "abc.com"),
+        ("INVALID_EMAIL", 601, "Email", "a@example.com\nb@example.com"),
+        ("COULD_NOT_PARSE_NUMBER", 701, "Points", "1\n2"),
+        ("COULD_NOT_PARSE_NUMBER", 801, "Points", "12,5"),
+    ]
+
+
+def test_a_required_whole_number_column_still_reports_its_blank_cells():
+    deals = {
+        "0-3": [
+            {"name": "dealname", "type": "string"},
+            {"name": "dealstage", "type": "string"},
+            {"name": "pipeline", "type": "number"},
+        ]
+    }
+    columns = [("Name", "dealname", {}), ("Stage", "dealstage", {}), ("Pipeline", "pipeline", {})]
+    rows = [["Name", "Stage", "Pipeline"]] + [[f"deal {n}", "won", str(n)] for n in range(1, 600)]
+    rows[400][2] = ""  # line 401
+
+    report = _run(_request(columns, operation="CREATE", object_type="0-3"), rows, schema=deals)
+    assert _kinds(report) == [("MISSING_REQUIRED_PROPERTY", 401, "Pipeline")]
+
+
+def _repeats_one_value_at_a_time(chunks, max_tracked):
+    """What RepeatTracker answers, written plainly: a value repeats if an earlier cell held it and
+    that cell's value was kept; a chunk's new values are kept only if all of them fit."""
+    kept, full, answers = set(), False, []
+    for chunk in chunks:
+        new = {value for value in chunk if value and value not in kept}
+        offsets, met = [], set()
+        for offset, value in enumerate(chunk):
+            if value and (value in kept or value in met):
+                offsets.append(offset)
+            met.add(value)
+        if len(kept) + len(new) <= max_tracked:
+            kept |= new
+        else:
+            full = True
+        answers.append((offsets, full))
+    return answers, kept
+
+
+def test_repeat_tracking_finds_what_a_value_by_value_search_finds():
+    # Chunks with and without blank cells, repeats within a chunk and across chunks, clean ones
+    # (the fast path) and a tracker that fills up on the way.
+    draw = random.Random(21)
+    for max_tracked in (3, 8, 40, 10_000):
+        chunks = []
+        for _ in range(60):
+            size = draw.randint(1, 12)
+            pool = draw.choice([["", "a", "b"], [f"v{n}" for n in range(60)], [f"u{draw.random()}"] * 2])
+            chunk = [draw.choice(pool) for _ in range(size)]
+            if draw.random() < 0.4:  # a clean chunk: values never seen, none twice, no blank
+                chunk = [f"new{draw.random()}" for _ in range(size)]
+            chunks.append(chunk)
+        tracker = RepeatTracker(max_tracked=max_tracked)
+        answers = [(tracker.repeats(tuple(chunk)), tracker.full) for chunk in chunks]
+        expected, kept = _repeats_one_value_at_a_time(chunks, max_tracked)
+        assert answers == expected
+        assert tracker.seen - {""} == kept and tracker.tracked == len(kept)
+
+
+def test_chunks_with_other_widths_blank_lines_and_the_row_limit_keep_every_line():
+    # Lines 258-513 (one whole chunk of 256 rows) are all one cell wider than the header; lines
+    # 600-601 are blank (no rows); the limit of 700 rows (the header's included) is passed at line
+    # 703, and the bad value after it is not checked.
+    rows = [["Email", "Stage", "Born"]] + [[f"p{n}@example.com", "lead", ""] for n in range(2, 802)]
+    for number in range(258, 514):
+        rows[number - 1] = [*rows[number - 1], "extra"]
+    rows[599] = rows[600] = []
+    rows[649][0] = "bad"
+    rows[749][0] = "bad too"
+
+    report = _run(_request(CONTACT), rows, limits=Limits(rows=700), include_values=True)
+    assert report.counts == {"INCORRECT_NUMBER_OF_COLUMNS": 256, "INVALID_EMAIL": 1, "FILE_ROW_LIMIT": 1}
+    widths = [p.line for p in report.errors if p.kind == "INCORRECT_NUMBER_OF_COLUMNS"]
+    assert widths == list(range(258, 258 + KEPT_PER_KIND))
+    assert [(p.kind, p.line, p.value) for p in report.errors if p.kind != "INCORRECT_NUMBER_OF_COLUMNS"] == [
+        ("INVALID_EMAIL", 650, "bad"),
+        ("FILE_ROW_LIMIT", 703, None),
+    ]
+    assert report.files[0].rows == 798 and report.files[0].rows_checked == 699
