@@ -63,7 +63,7 @@ with DAG(
             timeout=1800,
             execution_timeout=timedelta(seconds=16),
             retries=1,
-            retry_delay=timedelta(seconds=2),
+            retry_delay=timedelta(seconds=5),  # long enough to see try 1 sit in up_for_retry
             cancel_on_timeout=True,
         )
         >> downstream()

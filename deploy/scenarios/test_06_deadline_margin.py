@@ -17,7 +17,9 @@ Both cases must end alike: try 1 `up_for_retry` (never failed), no cancel before
 end, the last try failed and its import canceled exactly once. Who ended each try is read from
 the metadata database while the scenario runs (a resumed task instance's `next_method`: the
 trigger's `execute_complete` or the scheduler's `__fail__`, and `scheduled_dttm`, the moment of
-the report), and checked against the scheduler's own log.
+the report), and checked against the scheduler's log ("Timed out N deferred tasks without fired
+triggers") and each try's task log (`TaskDeferralTimeout` is the cause of what a try ended by the
+scheduler raised; a try ended by the trigger's event raises the event's message).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ NEVER_IN_TIME_S = 3600.0  # how long each import stays PROCESSING
 # the longest one poll of the DAG's connection can take (its `timeout` plus `retry_max_seconds`).
 POLL_BUDGET_S = QUICK_POLLS_EXTRAS["timeout"] + QUICK_POLLS_EXTRAS["retry_max_seconds"]
 MARGIN_S = 2 * TRIGGER_TIMEOUT_CHECK_INTERVAL + POLL_BUDGET_S
+TRY_ENDS = ("up_for_retry", "failed", "success", "skipped", "upstream_failed")
 SCHEDULER_TIMED_OUT = re.compile(rb"Timed out (\d+) deferred tasks without fired triggers")
 CASE_TIMEOUT_S = 600.0
 
@@ -48,6 +51,9 @@ class TryReport:
     deferral_ends: float | None = None  # `trigger_timeout` (epoch seconds) while deferred
     reported_by: str | None = None  # "trigger" or "scheduler"
     reported_at: float | None = None  # `scheduled_dttm` set by the report
+    # The state the try ended in: `up_for_retry` (seen for the retry delay: task_instance_history
+    # archives such a try as failed) or a final state.
+    ended_as: str | None = None
 
     @property
     def deadline(self) -> float | None:
@@ -76,6 +82,8 @@ class DeferralWatch:
         )
         for run_id, try_number, state, next_method, trigger_timeout, scheduled in rows:
             report = self.tries.setdefault((run_id, int(try_number)), TryReport())
+            if state in TRY_ENDS:
+                report.ended_as = report.ended_as or state
             if state == "deferred" and trigger_timeout:
                 report.deferral_ends = float(trigger_timeout)
             elif report.deferral_ends is not None and report.reported_by is None and next_method:
@@ -103,20 +111,34 @@ def scheduler_log_size(scenario: Scenario) -> int:
     return (scenario.deployment.logs / "scheduler.log").stat().st_size
 
 
-def try_history(scenario: Scenario, runs: list[Run]) -> dict[tuple[str, int], dict[str, Any]]:
-    """(run id, try) -> state and end (epoch seconds) of every try: earlier tries from
+def try_ends(scenario: Scenario, runs: list[Run]) -> dict[tuple[str, int], float]:
+    """(run id, try) -> when the try ended (epoch seconds): earlier tries from
     `task_instance_history`, the latest from `task_instance`."""
     quoted = ",".join(f"'{run.run_id}'" for run in runs)
-    tries: dict[tuple[str, int], dict[str, Any]] = {}
+    ends: dict[tuple[str, int], float] = {}
     for table in ("task_instance_history", "task_instance"):
         rows = scenario.deployment.psql(
-            "SELECT run_id, try_number, coalesce(state, ''), "
-            "coalesce(extract(epoch from end_date)::text, '') "
-            f"FROM {table} WHERE dag_id = '{DAG_ID}' AND task_id = 'wait' AND run_id IN ({quoted})"
+            f"SELECT run_id, try_number, extract(epoch from end_date)::text FROM {table} "
+            f"WHERE dag_id = '{DAG_ID}' AND task_id = 'wait' AND run_id IN ({quoted}) "
+            "AND end_date IS NOT NULL"
         )
-        for run_id, try_number, state, end in rows:
-            tries[(run_id, int(try_number))] = {"state": state, "end": float(end) if end else None}
-    return tries
+        for run_id, try_number, end in rows:
+            ends[(run_id, int(try_number))] = float(end)
+    return ends
+
+
+def log_names_deferral_timeout(scenario: Scenario, run: Run, try_number: int) -> bool:
+    """The try's task log shows Airflow's end of the deferral (`TaskDeferralTimeout`, the cause
+    of what the task raised), rather than the trigger's timeout event."""
+    path = (
+        scenario.deployment.run
+        / "task-logs"
+        / f"dag_id={DAG_ID}"
+        / f"run_id={run.run_id}"
+        / "task_id=wait"
+        / f"attempt={try_number}.log"
+    )
+    return b"TaskDeferralTimeout" in path.read_bytes()
 
 
 def cancels_of(scenario: Scenario, runs: list[Run]) -> dict[int, list[float]]:
@@ -132,28 +154,32 @@ def outcome(
     scenario: Scenario, runs: list[Run], rows: list[dict[str, Any]], watch: DeferralWatch
 ) -> dict[str, Any]:
     """What each wait did, try by try, and the case's figures."""
-    history = try_history(scenario, runs)
+    ends = try_ends(scenario, runs)
     cancels = cancels_of(scenario, runs)
     final = {row["run_id"]: row for row in rows if row["task_id"] == "wait"}
+    try_ended_as: dict[str, dict[str, int]] = {}
     reported_by: dict[str, dict[str, int]] = {}
     to_report, to_end, cancel_after, per_wait = [], [], [], []
-    early_cancels = 0
+    early_cancels = logs_naming_deferral_timeout = 0
+
+    def count(table: dict[str, dict[str, int]], key: str, value: str) -> None:
+        table.setdefault(key, {})
+        table[key][value] = table[key].get(value, 0) + 1
+
     for run in runs:
         last_try = final[run.run_id]["try_number"]
         tries = []
         for try_number in range(1, last_try + 1):
             report = watch.report(run, try_number)
-            ended = history.get((run.run_id, try_number), {})
-            key = f"try {try_number}"
-            by = report.reported_by or "not seen"
-            reported_by.setdefault(key, {})
-            reported_by[key][by] = reported_by[key].get(by, 0) + 1
-            deadline = report.deadline
+            count(try_ended_as, f"try {try_number}", report.ended_as or "not seen")
+            count(reported_by, f"try {try_number}", report.reported_by or "not seen")
+            logs_naming_deferral_timeout += log_names_deferral_timeout(scenario, run, try_number)
+            deadline, ended = report.deadline, ends.get((run.run_id, try_number))
             if deadline is not None and report.reported_at is not None:
                 to_report.append(report.reported_at - deadline)
-            if deadline is not None and ended.get("end") is not None:
-                to_end.append(ended["end"] - deadline)
-            tries.append((ended.get("state"), report.reported_by))
+            if deadline is not None and ended is not None:
+                to_end.append(ended - deadline)
+            tries.append((report.ended_as, report.reported_by))
         last_report = watch.report(run, last_try).reported_at
         for at in cancels[run.import_id]:
             if last_report is None or at < last_report:
@@ -165,11 +191,9 @@ def outcome(
     return {
         "waits": len(runs),
         "per_wait": per_wait,
+        "try_ended_as": try_ended_as,
         "reported_by": reported_by,
-        "try_1_states": {
-            state: sum(1 for run in runs if history.get((run.run_id, 1), {}).get("state") == state)
-            for state in {history.get((run.run_id, 1), {}).get("state", "") for run in runs}
-        },
+        "task_logs_naming_TaskDeferralTimeout": logs_naming_deferral_timeout,
         "wait_states": states_of(rows, "wait"),
         "downstream_states": states_of(rows, "downstream"),
         "final_try_numbers": sorted(row["try_number"] for row in final.values()),
@@ -185,7 +209,7 @@ def ends_as_documented(figures: dict[str, Any]) -> None:
     """docs/stopping.md's execution-timeout rows: retried (import left running), then the last try
     fails as an execution timeout and cancels its import once."""
     waits = figures["waits"]
-    assert figures["try_1_states"] == {"up_for_retry": waits}, figures
+    assert figures["try_ended_as"] == {"try 1": {"up_for_retry": waits}, "try 2": {"failed": waits}}, figures
     assert figures["wait_states"] == {"failed": waits}, figures
     assert figures["final_try_numbers"] == [2] * waits, figures
     assert figures["cancels_before_the_last_try_was_ended"] == 0, figures
@@ -281,10 +305,12 @@ def test_one_deadline_one_outcome_whoever_reports_it(scenario: Scenario) -> None
     by_the_trigger = {"try 1": {"trigger": waits}, "try 2": {"trigger": waits}}
     assert by_trigger["reported_by"] == by_the_trigger, figures
     assert by_trigger["scheduler_log_deferrals_timed_out"] == 0, figures
+    assert by_trigger["task_logs_naming_TaskDeferralTimeout"] == 0, figures
     # With no triggerer, the scheduler's deferral timeout ended every try ...
     by_the_scheduler = {"try 1": {"scheduler": waits}, "try 2": {"scheduler": waits}}
     assert by_scheduler["reported_by"] == by_the_scheduler, figures
     assert by_scheduler["scheduler_log_deferrals_timed_out"] == 2 * waits, figures
+    assert by_scheduler["task_logs_naming_TaskDeferralTimeout"] == 2 * waits, figures
     # ... and each case ended as the table says, the one as the other.
     ends_as_documented(by_trigger)
     ends_as_documented(by_scheduler)
