@@ -47,7 +47,7 @@ FULL_SIZES = Sizes(
     reschedule_waits=12,
     scheduler_runs=40,
     rotation_waits=10,
-    margin_waits=8,
+    margin_waits=4,  # no more than the worker slots: every wait defers before a deadline passes
 )
 
 

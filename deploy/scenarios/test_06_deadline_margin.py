@@ -237,11 +237,6 @@ def run_case(scenario: Scenario, name: str, triggerers_down: bool) -> dict[str, 
     scenario.wait_for(f"{name}: every wait deferred", deferred, timeout=CASE_TIMEOUT_S, every=0.5)
     killed_at: float | None = None
     restarted_at: float | None = None
-    if triggerers_down:
-        deployment = scenario.refresh()  # an earlier scenario may have restarted a triggerer
-        killed_at = time.time()
-        killed = {component: len(deployment.kill(component)) for component in TRIGGERERS}
-        log.info("%s: every wait deferred; SIGKILLed both triggerers %s", name, killed)
 
     def on_poll() -> None:
         nonlocal restarted_at
@@ -250,6 +245,11 @@ def run_case(scenario: Scenario, name: str, triggerers_down: bool) -> dict[str, 
             restarted_at = restore_triggerers(scenario)
 
     try:
+        if triggerers_down:
+            deployment = scenario.refresh()  # an earlier scenario may have restarted a triggerer
+            killed_at = time.time()
+            killed = {component: len(deployment.kill(component)) for component in TRIGGERERS}
+            log.info("%s: every wait deferred; SIGKILLed both triggerers %s", name, killed)
         rows = scenario.wait_all_finished(runs, timeout=CASE_TIMEOUT_S, on_poll=on_poll, every=0.5)
         watch.observe()
     finally:
