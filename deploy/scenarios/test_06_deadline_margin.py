@@ -24,6 +24,7 @@ scheduler raised; a try ended by the trigger's event raises the event's message)
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from dataclasses import dataclass
@@ -127,9 +128,10 @@ def try_ends(scenario: Scenario, runs: list[Run]) -> dict[tuple[str, int], float
     return ends
 
 
-def log_names_deferral_timeout(scenario: Scenario, run: Run, try_number: int) -> bool:
-    """The try's task log shows Airflow's end of the deferral (`TaskDeferralTimeout`, the cause
-    of what the task raised), rather than the trigger's timeout event."""
+def failed_with(scenario: Scenario, run: Run, try_number: int) -> tuple[str, ...]:
+    """The exception chain (types, outermost first) the try's task log says it failed with: from
+    the trigger's event `AirflowTaskTimeout` alone; from Airflow's end of the deferral the same
+    with `AirflowSensorTimeout` and `TaskDeferralTimeout` as its causes. Empty if none is logged."""
     path = (
         scenario.deployment.run
         / "task-logs"
@@ -138,7 +140,10 @@ def log_names_deferral_timeout(scenario: Scenario, run: Run, try_number: int) ->
         / "task_id=wait"
         / f"attempt={try_number}.log"
     )
-    return b"TaskDeferralTimeout" in path.read_bytes()
+    for line in path.read_text().splitlines():
+        if '"Task failed with exception"' in line:
+            return tuple(str(error.get("exc_type")) for error in json.loads(line).get("error_detail") or [])
+    return ()
 
 
 def cancels_of(scenario: Scenario, runs: list[Run]) -> dict[int, list[float]]:
@@ -160,7 +165,8 @@ def outcome(
     try_ended_as: dict[str, dict[str, int]] = {}
     reported_by: dict[str, dict[str, int]] = {}
     to_report, to_end, cancel_after, per_wait = [], [], [], []
-    early_cancels = logs_naming_deferral_timeout = 0
+    early_cancels = 0
+    failures: dict[str, int] = {}
 
     def count(table: dict[str, dict[str, int]], key: str, value: str) -> None:
         table.setdefault(key, {})
@@ -173,13 +179,14 @@ def outcome(
             report = watch.report(run, try_number)
             count(try_ended_as, f"try {try_number}", report.ended_as or "not seen")
             count(reported_by, f"try {try_number}", report.reported_by or "not seen")
-            logs_naming_deferral_timeout += log_names_deferral_timeout(scenario, run, try_number)
+            chain = " <- ".join(failed_with(scenario, run, try_number)) or "none logged"
+            failures[chain] = failures.get(chain, 0) + 1
             deadline, ended = report.deadline, ends.get((run.run_id, try_number))
             if deadline is not None and report.reported_at is not None:
                 to_report.append(report.reported_at - deadline)
             if deadline is not None and ended is not None:
                 to_end.append(ended - deadline)
-            tries.append((report.ended_as, report.reported_by))
+            tries.append((report.ended_as or "not seen", report.reported_by or "not seen"))
         last_report = watch.report(run, last_try).reported_at
         for at in cancels[run.import_id]:
             if last_report is None or at < last_report:
@@ -193,7 +200,7 @@ def outcome(
         "per_wait": per_wait,
         "try_ended_as": try_ended_as,
         "reported_by": reported_by,
-        "task_logs_naming_TaskDeferralTimeout": logs_naming_deferral_timeout,
+        "tries_failed_with": failures,
         "wait_states": states_of(rows, "wait"),
         "downstream_states": states_of(rows, "downstream"),
         "final_try_numbers": sorted(row["try_number"] for row in final.values()),
@@ -305,12 +312,13 @@ def test_one_deadline_one_outcome_whoever_reports_it(scenario: Scenario) -> None
     by_the_trigger = {"try 1": {"trigger": waits}, "try 2": {"trigger": waits}}
     assert by_trigger["reported_by"] == by_the_trigger, figures
     assert by_trigger["scheduler_log_deferrals_timed_out"] == 0, figures
-    assert by_trigger["task_logs_naming_TaskDeferralTimeout"] == 0, figures
+    assert by_trigger["tries_failed_with"] == {"AirflowTaskTimeout": 2 * waits}, figures
     # With no triggerer, the scheduler's deferral timeout ended every try ...
     by_the_scheduler = {"try 1": {"scheduler": waits}, "try 2": {"scheduler": waits}}
     assert by_scheduler["reported_by"] == by_the_scheduler, figures
     assert by_scheduler["scheduler_log_deferrals_timed_out"] == 2 * waits, figures
-    assert by_scheduler["task_logs_naming_TaskDeferralTimeout"] == 2 * waits, figures
+    chain = "AirflowTaskTimeout <- AirflowSensorTimeout <- TaskDeferralTimeout"
+    assert by_scheduler["tries_failed_with"] == {chain: 2 * waits}, figures
     # ... and each case ended as the table says, the one as the other.
     ends_as_documented(by_trigger)
     ends_as_documented(by_scheduler)
