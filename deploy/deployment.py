@@ -32,10 +32,20 @@ DAG_IDS = (
     "hubspot_oauth_wait",
     "hubspot_start_deferred",
     "hubspot_start_worker",
+    "hubspot_deadline_margin",
 )
 TRIGGERERS = ("triggerer-1", "triggerer-2")
 WORKERS = ("worker-1", "worker-2")
 AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", *TRIGGERERS, *WORKERS)
+# `[scheduler] trigger_timeout_check_interval` of the whole deployment (Airflow's default is 15 s):
+# the scheduler ends deferrals past their timeout within a second, as in the report of the race
+# between a trigger's deadline and the scheduler's check. The workers read it too: it sets the
+# margin of `defer(timeout=...)` (`waiting.deferral_timeout`).
+TRIGGER_TIMEOUT_CHECK_INTERVAL = 1
+# A connection whose one poll is bounded by a few seconds (its `timeout` plus `retry_max_seconds`):
+# the margin after a trigger's deadline is then seconds, not minutes (the deadline scenario).
+QUICK_POLLS_CONN_ID = "hubspot_quick_polls"
+QUICK_POLLS_EXTRAS = {"timeout": 3, "retry_max_seconds": 2}
 
 
 def free_port() -> int:
@@ -253,10 +263,16 @@ class Deployment:
         _wait_for_port(self.state["ports"]["emulator_control"], "emulator", self.launched("emulator"))
 
     def write_connections(self, token: str, oauth: dict[str, str] | None = None) -> None:
-        """Write the connections the secrets backend serves (atomically): hubspot_default with a
-        static token and, given OAuth extras, hubspot_oauth."""
+        """Write the connections the secrets backend serves (atomically): hubspot_default and
+        QUICK_POLLS_CONN_ID with a static token and, given OAuth extras, hubspot_oauth."""
         connections: dict[str, Any] = {
-            "hubspot_default": {"conn_type": "hubspot", "host": self.emulator_url, "password": token}
+            "hubspot_default": {"conn_type": "hubspot", "host": self.emulator_url, "password": token},
+            QUICK_POLLS_CONN_ID: {
+                "conn_type": "hubspot",
+                "host": self.emulator_url,
+                "password": token,
+                "extra": QUICK_POLLS_EXTRAS,
+            },
         }
         if oauth:
             connections["hubspot_oauth"] = {"conn_type": "hubspot", "host": self.emulator_url, "extra": oauth}
@@ -301,6 +317,7 @@ class Deployment:
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "45",
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
+            "AIRFLOW__SCHEDULER__TRIGGER_TIMEOUT_CHECK_INTERVAL": str(TRIGGER_TIMEOUT_CHECK_INTERVAL),
             "AIRFLOW__SECRETS__BACKEND": "airflow.secrets.local_filesystem.LocalFilesystemBackend",
             "AIRFLOW__SECRETS__BACKEND_KWARGS": json.dumps(
                 {"connections_file_path": str(self.connections_file)}
@@ -369,12 +386,15 @@ class Deployment:
         with urllib.request.urlopen(f"{self.api_url}{path}", timeout=timeout) as answer:
             return json.loads(answer.read())
 
-    def live_jobs(self, job_type: str) -> list[str]:
-        """Hostnames of jobs of `job_type` that heartbeated in the last 30 s."""
+    def live_jobs(self, job_type: str, started_after: float | None = None) -> list[str]:
+        """Hostnames of jobs of `job_type` that heartbeated in the last 30 s (and, given
+        `started_after` in epoch seconds, started after it: not a killed component's last row)."""
+        since = "" if started_after is None else f" AND start_date > to_timestamp({started_after:.3f})"
         rows = self.psql(
             "SELECT hostname FROM job WHERE job_type = '"
             + job_type
             + "' AND state = 'running' AND latest_heartbeat > now() - interval '30 seconds'"
+            + since
         )
         return sorted(row[0] for row in rows)
 

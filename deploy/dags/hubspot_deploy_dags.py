@@ -41,6 +41,35 @@ with DAG(
     )
 
 with DAG(
+    "hubspot_deadline_margin",
+    schedule=None,
+    start_date=START,
+    max_active_runs=100,
+    max_active_tasks=100,
+    catchup=False,
+):
+    # One deadline, reported by the trigger or by the scheduler's deferral timeout (scenario 06): a
+    # deferred wait ended by its execution_timeout (16 s, shorter than its timeout) on an import
+    # that never finishes in time. Try 1 must be retried and leave
+    # the import running; the last try cancels it. The connection bounds a poll by a few seconds,
+    # so the deferral's margin after the deadline is seconds (deploy/deployment.py).
+    (
+        ImportStateSensor(
+            task_id="wait",
+            import_id=IMPORT_ID,
+            hubspot_conn_id="hubspot_quick_polls",
+            deferrable=True,
+            poke_interval=5,
+            timeout=1800,
+            execution_timeout=timedelta(seconds=16),
+            retries=1,
+            retry_delay=timedelta(seconds=5),  # long enough to see try 1 sit in up_for_retry
+            cancel_on_timeout=True,
+        )
+        >> downstream()
+    )
+
+with DAG(
     "hubspot_reschedule_wait",
     schedule=None,
     start_date=START,

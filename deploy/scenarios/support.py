@@ -30,13 +30,24 @@ class Sizes:
     reschedule_waits: int
     scheduler_runs: int
     rotation_waits: int
+    margin_waits: int  # deferred waits per case of the deadline scenario
 
 
 QUICK_SIZES = Sizes(
-    deferred_waits=20, deferred_seconds=60, reschedule_waits=4, scheduler_runs=6, rotation_waits=3
+    deferred_waits=20,
+    deferred_seconds=60,
+    reschedule_waits=4,
+    scheduler_runs=6,
+    rotation_waits=3,
+    margin_waits=3,
 )
 FULL_SIZES = Sizes(
-    deferred_waits=200, deferred_seconds=420, reschedule_waits=12, scheduler_runs=40, rotation_waits=10
+    deferred_waits=200,
+    deferred_seconds=420,
+    reschedule_waits=12,
+    scheduler_runs=40,
+    rotation_waits=10,
+    margin_waits=4,  # no more than the worker slots: every wait defers before a deadline passes
 )
 
 
@@ -107,9 +118,14 @@ class Scenario:
         ]
 
     def wait_all_finished(
-        self, runs: list[Run], timeout: float, on_poll: Callable[[], None] | None = None
+        self,
+        runs: list[Run],
+        timeout: float,
+        on_poll: Callable[[], None] | None = None,
+        every: float = 2.0,
     ) -> list[dict[str, Any]]:
-        """Wait until every task of `runs` is in a finished state; returns the task rows."""
+        """Wait until every task of `runs` is in a finished state (checking every `every` seconds,
+        `on_poll` called before each pause); returns the task rows."""
         finished = {"success", "failed", "skipped", "upstream_failed", "removed"}
         deadline = time.monotonic() + timeout
         while True:
@@ -125,7 +141,7 @@ class Scenario:
                 raise AssertionError(f"runs not finished after {timeout:.0f} s: task states {states}")
             if on_poll:
                 on_poll()
-            time.sleep(2)
+            time.sleep(every)
 
     @staticmethod
     def tasks_per_run(runs: list[Run]) -> int:
