@@ -167,27 +167,28 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
     def _start_then_wait(self, context: Context) -> dict[str, Any]:
         from airflow_provider_hubspot_imports.errors import HubSpotError
 
-        hook = hook_for(self.hubspot_conn_id)
+        hook = hook_for(self.hubspot_conn_id)  # one hook for the start and the wait: one token grant
         try:
-            record, adopted = self._start(context, hook, self._start_key(context))
-            if not adopted:
-                self.log.info("Started HubSpot %s", record.summary())
-            self.import_id = record.id
-            self.remember_settings(hook)
-            persist_import_link(context, hook, record.id, self.log)
-        except HubSpotError as error:
-            fail_task_if_permanent(error)
-            raise
+            try:
+                record, adopted = self._start(context, hook, self._start_key(context))
+                if not adopted:
+                    self.log.info("Started HubSpot %s", record.summary())
+                self.import_id = record.id
+                self.remember_settings(hook)
+                persist_import_link(context, hook, record.id, self.log)
+            except HubSpotError as error:
+                fail_task_if_permanent(error)
+                raise
+            if not self.wait_for_completion:
+                return dict(record.raw)
+            done = self._settle(record.raw)
+            if done is not None:
+                return done
+            if self.deferrable:
+                self._defer(record.id, logged_state=record.state.value)  # `_settle` logged it
+            return self.wait(hook, dict(record.raw))
         finally:
             hook.close()
-        if not self.wait_for_completion:
-            return dict(record.raw)
-        done = self._settle(record.raw)
-        if done is not None:
-            return done
-        if self.deferrable:
-            self._defer(record.id, logged_state=record.state.value)  # `_settle` logged it
-        return self.wait(dict(record.raw))
 
     # ---- one import per task instance ---------------------------------------------------------
 
@@ -259,24 +260,21 @@ class HubSpotStartImportOperator(CancelOnGiveUp, BaseOperator):
 
     # ---- waiting ------------------------------------------------------------------------------
 
-    def wait(self, raw_record: dict[str, Any]) -> dict[str, Any]:
-        """Poll in this worker, after the record just read, until the import is finished or the
-        deadline passes; the last poll comes at the deadline (`min(poke_interval, time left)`)."""
+    def wait(self, hook: HubSpotHook, raw_record: dict[str, Any]) -> dict[str, Any]:
+        """Poll in this worker with the start's hook, after the record just read, until the import
+        is finished or the deadline passes; the last poll comes at the deadline
+        (`min(poke_interval, time left)`)."""
         deadline = time.monotonic() + self.timeout
-        hook = hook_for(self.hubspot_conn_id)
-        try:
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AirflowSensorTimeout(
-                        f"HubSpot import {self.import_id} did not finish within timeout={self.timeout:g} s."
-                    )
-                time.sleep(min(self.poke_interval, remaining))
-                raw_record = self._poll(hook, raw_record)
-                if (done := self._settle(raw_record)) is not None:
-                    return done
-        finally:
-            hook.close()
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AirflowSensorTimeout(
+                    f"HubSpot import {self.import_id} did not finish within timeout={self.timeout:g} s."
+                )
+            time.sleep(min(self.poke_interval, remaining))
+            raw_record = self._poll(hook, raw_record)
+            if (done := self._settle(raw_record)) is not None:
+                return done
 
     def _poll(self, hook: HubSpotHook, raw_record: dict[str, Any]) -> dict[str, Any]:
         """The import's record now; the last one read when this poll hit transient trouble."""
