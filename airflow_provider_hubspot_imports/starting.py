@@ -186,7 +186,7 @@ def yield_to_an_earlier_start(
     if first is None or first.id == started.id:
         return started, False
     try:
-        hook.cancel_import(started.id)
+        answer = hook.cancel_import(started.id)
     except (HubSpotError, OSError) as error:
         log.error(
             "Another start with key %s (%s) uploaded at the same moment; its import %s was created "
@@ -202,12 +202,14 @@ def yield_to_an_earlier_start(
         return started, False
     log.warning(
         "Another start with key %s (%s) uploaded at the same moment and its import %s was created "
-        "first: canceled import %s, which this try started, and adopting %s instead.",
+        "first: canceled import %s, which this try started, and adopting %s instead. HubSpot "
+        "answered the cancel: %s",
         key.marker,
         key.source,
         first.id,
         started.id,
         first.id,
+        answer,
     )
     return first, True
 

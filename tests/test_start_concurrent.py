@@ -120,6 +120,7 @@ def test_a_start_whose_import_came_second_cancels_it_and_adopts_the_first(
     assert (chosen, adopted) == (str(first), True)
     assert hubspot_connection.record(mine)["state"] == "CANCELED"
     assert f"its import {first} was created first: canceled import {mine}" in logged
+    assert "HubSpot answered the cancel: {'status': 'COMPLETE'" in logged  # nothing it said is dropped
 
 
 def test_an_earlier_import_that_failed_is_not_joined(hubspot_connection: HubSpotEmulator):
